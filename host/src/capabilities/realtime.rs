@@ -1,0 +1,29 @@
+//! `todo:platform/realtime`: send to / close WebSocket connections the host
+//! holds. The same registry serves both modes; in pod mode it holds the
+//! connections of this pod only.
+
+use async_trait::async_trait;
+use tracing::instrument;
+
+use super::CapResult;
+use crate::bindings::todo::platform::realtime as wit;
+use crate::store::HostState;
+
+#[async_trait]
+pub trait RealtimeBackend: Send + Sync {
+    /// `NotFound` if the connection is gone.
+    async fn send(&self, connection: &str, message: String) -> CapResult<()>;
+    async fn close(&self, connection: &str, code: u16, reason: String) -> CapResult<()>;
+}
+
+impl wit::Host for HostState {
+    #[instrument(skip_all, fields(component = %self.component, connection = %connection))]
+    async fn send(&mut self, connection: String, message: String) -> CapResult<()> {
+        self.backends.realtime.send(&connection, message).await
+    }
+
+    #[instrument(skip_all, fields(component = %self.component, connection = %connection))]
+    async fn close(&mut self, connection: String, code: u16, reason: String) -> CapResult<()> {
+        self.backends.realtime.close(&connection, code, reason).await
+    }
+}

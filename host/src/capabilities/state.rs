@@ -1,0 +1,148 @@
+//! `todo:platform/state`: key/value state with ETags, TTL, transactions and
+//! the outbox. Keys are namespaced by the calling component.
+
+use async_trait::async_trait;
+use tracing::instrument;
+
+use super::{CapError, CapResult};
+use crate::bindings::todo::platform::state as wit;
+use crate::cloudevent::Event;
+use crate::store::HostState;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Item {
+    pub key: String,
+    pub value: Vec<u8>,
+    pub etag: String,
+}
+
+#[derive(Debug, Clone)]
+pub enum StateOp {
+    Set {
+        key: String,
+        value: Vec<u8>,
+        etag: Option<String>,
+        ttl_seconds: Option<u32>,
+    },
+    Delete {
+        key: String,
+        etag: Option<String>,
+    },
+}
+
+impl StateOp {
+    pub fn key(&self) -> &str {
+        match self {
+            StateOp::Set { key, .. } | StateOp::Delete { key, .. } => key,
+        }
+    }
+}
+
+/// An event committed together with a state change.
+#[derive(Debug, Clone)]
+pub struct OutboxEvent {
+    pub topic: String,
+    pub event: Event,
+}
+
+#[async_trait]
+pub trait StateBackend: Send + Sync {
+    async fn get_bulk(&self, ns: &str, keys: Vec<String>) -> CapResult<Vec<Option<Item>>>;
+    /// Applies all operations and publishes all events, or nothing.
+    async fn transact(&self, ns: &str, ops: Vec<StateOp>, events: Vec<OutboxEvent>)
+    -> CapResult<()>;
+}
+
+/// Keys are non-empty, bounded, and may not contain the namespace separator.
+pub fn check_key(key: &str) -> CapResult<()> {
+    if key.is_empty() || key.len() > 1024 || key.contains('\0') || key.contains("||") {
+        return Err(CapError::Invalid(format!(
+            "state key {key:?} must be 1..=1024 bytes without NUL or `||`"
+        )));
+    }
+    Ok(())
+}
+
+fn to_wit(item: Item) -> wit::Item {
+    wit::Item {
+        key: item.key,
+        value: item.value,
+        etag: item.etag,
+    }
+}
+
+fn from_wit_op(op: wit::Operation) -> StateOp {
+    match op {
+        wit::Operation::Set((key, value, opts)) => StateOp::Set {
+            key,
+            value,
+            etag: opts.etag,
+            ttl_seconds: opts.ttl_seconds,
+        },
+        wit::Operation::Delete((key, etag)) => StateOp::Delete { key, etag },
+    }
+}
+
+impl wit::Host for HostState {
+    #[instrument(skip_all, fields(component = %self.component, key = %key))]
+    async fn get(&mut self, key: String) -> CapResult<Option<wit::Item>> {
+        check_key(&key)?;
+        let mut items = self.backends.state.get_bulk(&self.component, vec![key]).await?;
+        Ok(items.pop().flatten().map(to_wit))
+    }
+
+    #[instrument(skip_all, fields(component = %self.component, keys = keys.len()))]
+    async fn get_bulk(&mut self, keys: Vec<String>) -> CapResult<Vec<Option<wit::Item>>> {
+        keys.iter().try_for_each(|k| check_key(k))?;
+        let items = self.backends.state.get_bulk(&self.component, keys).await?;
+        Ok(items.into_iter().map(|i| i.map(to_wit)).collect())
+    }
+
+    #[instrument(skip_all, fields(component = %self.component, key = %key))]
+    async fn set(&mut self, key: String, value: Vec<u8>, options: wit::SetOptions) -> CapResult<()> {
+        let op = StateOp::Set {
+            key,
+            value,
+            etag: options.etag,
+            ttl_seconds: options.ttl_seconds,
+        };
+        self.transact_ops(vec![op], Vec::new()).await
+    }
+
+    #[instrument(skip_all, fields(component = %self.component, key = %key))]
+    async fn delete(&mut self, key: String, etag: Option<String>) -> CapResult<()> {
+        self.transact_ops(vec![StateOp::Delete { key, etag }], Vec::new())
+            .await
+    }
+
+    #[instrument(skip_all, fields(component = %self.component, ops = operations.len(), events = events.len()))]
+    async fn transact(
+        &mut self,
+        operations: Vec<wit::Operation>,
+        events: Vec<wit::OutboxEvent>,
+    ) -> CapResult<()> {
+        let ops = operations.into_iter().map(from_wit_op).collect();
+        let events = events
+            .into_iter()
+            .map(|e| OutboxEvent {
+                topic: e.topic,
+                event: e.event.into(),
+            })
+            .collect();
+        self.transact_ops(ops, events).await
+    }
+}
+
+impl HostState {
+    async fn transact_ops(&mut self, ops: Vec<StateOp>, events: Vec<OutboxEvent>) -> CapResult<()> {
+        ops.iter().try_for_each(|op| check_key(op.key()))?;
+        for e in &events {
+            super::pubsub::check_topic(&e.topic)?;
+            e.event.validate().map_err(CapError::Invalid)?;
+        }
+        self.backends
+            .state
+            .transact(&self.component, ops, events)
+            .await
+    }
+}

@@ -1,0 +1,102 @@
+//! `todo-host`: the command line of the host.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use todo_host::up::{UpOptions, up};
+
+#[derive(Parser)]
+#[command(name = "todo-host", version, about = "Runs the todo platform's WebAssembly components")]
+struct Cli {
+    /// Log format: text for people, json for log pipelines.
+    #[arg(long, env = "TODO_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
+    log_format: LogFormat,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// In-process mode: every component in this process, embedded backends.
+    Up {
+        /// The application manifest.
+        #[arg(long, env = "TODO_MANIFEST", default_value = "spin.toml")]
+        manifest: PathBuf,
+        /// Address of the one HTTP port (API, WebSocket, health).
+        #[arg(long, env = "TODO_LISTEN", default_value = "127.0.0.1:8080")]
+        listen: SocketAddr,
+        /// Where all durable data lives.
+        #[arg(long, env = "TODO_DATA_DIR", default_value = ".todo-data")]
+        data_dir: PathBuf,
+        /// Largest accepted request body, in bytes.
+        #[arg(long, env = "TODO_MAX_BODY_BYTES", default_value_t = 1 << 20)]
+        max_body_bytes: usize,
+        /// JSON file of secret name -> value (after TODO_SECRET_* variables).
+        #[arg(long, env = "TODO_SECRETS_FILE")]
+        secrets_file: Option<PathBuf>,
+        /// Do not watch `.wasm` files for hot swap.
+        #[arg(long)]
+        no_hot_swap: bool,
+    },
+}
+
+fn init_tracing(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,cranelift=warn,wasmtime=warn"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing(cli.log_format);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: starting the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::Up {
+                manifest,
+                listen,
+                data_dir,
+                max_body_bytes,
+                secrets_file,
+                no_hot_swap,
+            } => {
+                up(UpOptions {
+                    manifest,
+                    listen,
+                    data_dir,
+                    max_body_bytes,
+                    secrets_file,
+                    hot_swap: !no_hot_swap,
+                })
+                .await
+            }
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

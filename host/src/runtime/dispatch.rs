@@ -1,0 +1,124 @@
+//! Embedded event delivery: one task per (subscriber, topic) reads the
+//! durable log after its cursor and delivers in order, at least once.
+//! A `retry` answer is redelivered with backoff, then dead-lettered after
+//! `max_attempts`; `drop` is dead-lettered at once. The cursor only moves
+//! past an event once it was handled or dead-lettered, and is persisted
+//! per batch, so a crash redelivers at most one batch (consumers dedupe).
+
+use std::sync::Arc;
+
+use super::Runtime;
+use super::calls::Delivery;
+use crate::cloudevent::Event;
+use crate::embedded::{Db, log};
+use crate::manifest::TopicTrigger;
+
+const BATCH: usize = 64;
+
+pub fn start(runtime: &Arc<Runtime>, db: &Db) {
+    for trigger in &runtime.manifest.topics {
+        for topic in &trigger.topics {
+            let (runtime, db) = (runtime.clone(), db.clone());
+            let (trigger, topic) = (trigger.clone(), topic.clone());
+            tokio::spawn(async move { subscription(runtime, db, trigger, topic).await });
+        }
+    }
+}
+
+async fn subscription(runtime: Arc<Runtime>, db: Db, trigger: TopicTrigger, topic: String) {
+    let subscriber = trigger.component.clone();
+    let mut changes = db.log_changes();
+    let mut cursor = {
+        let (s, t) = (subscriber.clone(), topic.clone());
+        match db.read(move |txn| log::cursor(txn, &s, &t)).await {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::error!(subscriber = %subscriber, topic = %topic, "cannot read cursor: {e}");
+                return;
+            }
+        }
+    };
+    loop {
+        changes.borrow_and_update();
+        let (t, after) = (topic.clone(), cursor);
+        let batch = match db.read(move |txn| log::read_after(txn, &t, after, BATCH)).await {
+            Ok(b) => b,
+            Err(e) => {
+                tracing::error!(topic = %topic, "reading the log: {e}");
+                tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+                continue;
+            }
+        };
+        if batch.is_empty() {
+            if changes.changed().await.is_err() {
+                return;
+            }
+            continue;
+        }
+        for (seq, bytes) in batch {
+            deliver(&runtime, &db, &trigger, &topic, &bytes).await;
+            cursor = seq;
+        }
+        let (s, t) = (subscriber.clone(), topic.clone());
+        let saved = db
+            .write(move |txn, _| log::set_cursor(txn, &s, &t, cursor))
+            .await;
+        if let Err(e) = saved {
+            tracing::error!(subscriber = %subscriber, topic = %topic, "saving cursor: {e}");
+        }
+    }
+}
+
+/// Delivers one event until it succeeds or is dead-lettered.
+async fn deliver(runtime: &Runtime, db: &Db, trigger: &TopicTrigger, topic: &str, bytes: &[u8]) {
+    let subscriber = trigger.component.as_str();
+    let event = match Event::from_bytes(bytes) {
+        Ok(e) => e,
+        Err(e) => {
+            tracing::error!(topic, "unreadable event in the log: {e}");
+            return;
+        }
+    };
+    let span = tracing::info_span!("deliver", component = subscriber, topic, event = %event.id);
+    let _enter = span.enter();
+    let mut attempt = 1;
+    loop {
+        let why = match runtime.deliver_event(subscriber, topic, event.clone()).await {
+            Ok(Delivery::Success) => return,
+            Ok(Delivery::Drop(why)) => {
+                dead_letter(db, trigger, topic, event, &format!("dropped: {why}")).await;
+                return;
+            }
+            Ok(Delivery::Retry(why)) => why,
+            Err(e) => e.to_string(),
+        };
+        if attempt >= trigger.max_attempts {
+            let reason = format!("gave up after {attempt} attempts: {why}");
+            dead_letter(db, trigger, topic, event, &reason).await;
+            return;
+        }
+        tracing::warn!(attempt, "delivery failed, retrying: {why}");
+        tokio::time::sleep(trigger.backoff(attempt)).await;
+        attempt += 1;
+    }
+}
+
+async fn dead_letter(db: &Db, trigger: &TopicTrigger, topic: &str, mut event: Event, reason: &str) {
+    tracing::warn!(dead_letter_topic = %trigger.dead_letter_topic, "dead-lettering: {reason}");
+    event.set_extension("originaltopic", topic.to_owned());
+    event.set_extension("subscriber", trigger.component.clone());
+    event.set_extension("deadletterreason", reason.chars().take(500).collect());
+    let dlq = trigger.dead_letter_topic.clone();
+    // Retried until it lands: an event must never vanish between its topic
+    // and the dead-letter topic.
+    loop {
+        let (dlq, ev) = (dlq.clone(), event.clone());
+        match db.write(move |txn, touched| log::append(txn, touched, &dlq, &[ev])).await {
+            Ok(()) => return,
+            Err(e) => {
+                tracing::error!("dead-letter write failed, retrying: {e}");
+                tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            }
+        }
+    }
+}

@@ -1,0 +1,190 @@
+//! The HTTP front door: health endpoints, WebSocket routes, and every
+//! `[[trigger.http]]` route dispatched into its component.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use bytes::Bytes;
+use http::{HeaderValue, StatusCode};
+use http_body_util::Full;
+use serde_json::json;
+use tokio::sync::oneshot;
+use wasmtime_wasi_http::WasiHttpView;
+use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
+use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
+
+use super::Runtime;
+use super::calls::CallError;
+
+pub struct Front {
+    pub runtime: Arc<Runtime>,
+    pub ready: AtomicBool,
+    pub max_body_bytes: usize,
+}
+
+pub fn router(front: Arc<Front>) -> Router {
+    let mut app = Router::new()
+        .route("/healthz", get(|| async { axum::Json(json!({"status": "ok"})) }))
+        .route("/readyz", get(readyz));
+    for t in &front.runtime.manifest.websockets {
+        app = app.route(&t.route, get(super::websocket::upgrade));
+    }
+    app.fallback(dispatch).with_state(front)
+}
+
+async fn readyz(State(front): State<Arc<Front>>) -> Response {
+    if front.ready.load(Ordering::Acquire) {
+        (StatusCode::OK, axum::Json(json!({"status": "ready"}))).into_response()
+    } else {
+        error(StatusCode::SERVICE_UNAVAILABLE, "not_ready", "starting up", None)
+    }
+}
+
+/// `{"error": {"code", "message", "request_id"?}}`: the one error shape.
+pub fn error(status: StatusCode, code: &str, message: &str, request_id: Option<&str>) -> Response {
+    let mut body = json!({"error": {"code": code, "message": message}});
+    if let Some(id) = request_id {
+        body["error"]["request_id"] = id.into();
+    }
+    (status, axum::Json(body)).into_response()
+}
+
+/// Finds the component for a path: exact routes, then the longest
+/// `/prefix/...` wildcard.
+pub fn route<'a>(runtime: &'a Runtime, path: &str) -> Option<&'a str> {
+    let mut best: Option<(&str, usize)> = None;
+    for t in &runtime.manifest.http {
+        let matched = match t.route.strip_suffix("/...") {
+            Some(prefix) => {
+                let hit = path == prefix
+                    || (path.starts_with(prefix) && path[prefix.len()..].starts_with('/'))
+                    || prefix.is_empty();
+                hit.then_some(prefix.len())
+            }
+            None => (path == t.route).then_some(usize::MAX),
+        };
+        if let Some(len) = matched {
+            if best.is_none_or(|(_, l)| len > l) {
+                best = Some((t.component.as_str(), len));
+            }
+        }
+    }
+    best.map(|(c, _)| c)
+}
+
+async fn dispatch(State(front): State<Arc<Front>>, req: Request) -> Response {
+    let request_id = uuid::Uuid::new_v4().to_string();
+    let Some(component) = route(&front.runtime, req.uri().path()).map(str::to_owned) else {
+        return error(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            &format!("no route for {}", req.uri().path()),
+            Some(&request_id),
+        );
+    };
+    let (mut parts, body) = req.into_parts();
+    let body = match axum::body::to_bytes(body, front.max_body_bytes).await {
+        Ok(b) => b,
+        Err(_) => {
+            return error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "body_too_large",
+                &format!("request body exceeds {} bytes", front.max_body_bytes),
+                Some(&request_id),
+            );
+        }
+    };
+    parts.headers.insert(
+        "x-request-id",
+        HeaderValue::from_str(&request_id).expect("uuid is a valid header"),
+    );
+    let req = http::Request::from_parts(parts, Full::new(body));
+    let span = tracing::info_span!("http", component = %component, request_id = %request_id);
+    let _enter = span.enter();
+    match call_http(&front.runtime, &component, req).await {
+        Ok(resp) => {
+            let mut resp = resp.map(Body::new);
+            resp.headers_mut().insert(
+                "x-request-id",
+                HeaderValue::from_str(&request_id).expect("uuid is a valid header"),
+            );
+            resp
+        }
+        Err(e) => {
+            tracing::error!(component = %component, request_id = %request_id, "request failed: {e}");
+            error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "component_failed",
+                &e.to_string(),
+                Some(&request_id),
+            )
+        }
+    }
+}
+
+/// Runs one request through a component's `wasi:http/incoming-handler`.
+pub async fn call_http(
+    runtime: &Runtime,
+    component: &str,
+    mut req: http::Request<Full<Bytes>>,
+) -> Result<http::Response<HyperOutgoingBody>, CallError> {
+    let slot = runtime.slot(component)?;
+    if req.uri().authority().is_none() && !req.headers().contains_key(http::header::HOST) {
+        req.headers_mut()
+            .insert(http::header::HOST, HeaderValue::from_static("localhost"));
+    }
+    let (loaded, mut store, instance) = runtime.instantiate(&slot).await?;
+    let indices = loaded
+        .http
+        .as_ref()
+        .ok_or(CallError::NoExport(slot.def.id.clone(), "wasi:http/incoming-handler"))?;
+    let trap = |e: wasmtime::Error| CallError::Trap {
+        component: slot.def.id.clone(),
+        message: format!("{e:#}"),
+    };
+    let guest = indices.load(&mut store, &instance).map_err(trap)?;
+    let (sender, receiver) = oneshot::channel();
+    let incoming = store
+        .data_mut()
+        .http()
+        .new_incoming_request(Scheme::Http, req)
+        .map_err(trap)?;
+    let out = store
+        .data_mut()
+        .http()
+        .new_response_outparam(sender)
+        .map_err(trap)?;
+    // The guest runs in its own task so it may keep streaming the body after
+    // it has sent the response head.
+    let task_slot = slot.clone();
+    let task = tokio::spawn(async move {
+        guest
+            .call_handle(&mut store, incoming, out)
+            .await
+            .map_err(|e| CallError::from_trap(&task_slot, e))
+    });
+    match receiver.await {
+        Ok(Ok(resp)) => Ok(resp),
+        Ok(Err(code)) => Err(CallError::Trap {
+            component: slot.def.id.clone(),
+            message: format!("the component answered with an HTTP error: {code:?}"),
+        }),
+        Err(_) => match task.await {
+            Ok(Err(e)) => Err(e),
+            Ok(Ok(())) => Err(CallError::Trap {
+                component: slot.def.id.clone(),
+                message: "the component returned without sending a response".into(),
+            }),
+            Err(join) => Err(CallError::Trap {
+                component: slot.def.id.clone(),
+                message: join.to_string(),
+            }),
+        },
+    }
+}
+

@@ -1,0 +1,169 @@
+//! Embedded job firing: sleeps until the earliest job is due (never before),
+//! claims it with a lease, runs the owner's job handler, then reschedules a
+//! repeat or removes a one-off. A job that came due while the host was down
+//! fires once at start-up, marked late.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::{Runtime, now_ms};
+use crate::bindings::job_handler::FiredJob;
+use crate::capabilities::CapResult;
+use crate::embedded::scheduler::{self as jobs, StoredJob};
+use crate::embedded::{Db, db::Touched};
+
+/// How long a claimed firing may run before another attempt starts.
+const MIN_LEASE_MS: u64 = 30_000;
+const MAX_RETRY_MS: u64 = 60_000;
+
+pub fn start(runtime: &Arc<Runtime>, db: &Db) {
+    let (runtime, db) = (runtime.clone(), db.clone());
+    tokio::spawn(async move { timer_loop(runtime, db).await });
+}
+
+async fn timer_loop(runtime: Arc<Runtime>, db: Db) {
+    let changed = db.job_changes();
+    loop {
+        let wake = changed.notified();
+        tokio::pin!(wake);
+        wake.as_mut().enable();
+        let now = now_ms();
+        let due = match db.read(move |txn| jobs::due_before(txn, now, 256)).await {
+            Ok(d) => d,
+            Err(e) => {
+                tracing::error!("reading jobs: {e}");
+                tokio::time::sleep(Duration::from_millis(500)).await;
+                continue;
+            }
+        };
+        if !due.is_empty() {
+            for (at, owner, name) in due {
+                claim_and_fire(&runtime, &db, at, owner, name).await;
+            }
+            continue;
+        }
+        let next = db.read(jobs::next_fire).await.ok().flatten();
+        match next {
+            None => wake.await,
+            Some(at) => {
+                // Sleep to the instant, then re-check the wall clock: tokio's
+                // timer never fires early, and the loop re-reads before firing.
+                let wait = Duration::from_millis(at.saturating_sub(now_ms()));
+                tokio::select! {
+                    _ = tokio::time::sleep(wait) => {}
+                    _ = &mut wake => {}
+                }
+            }
+        }
+    }
+}
+
+/// Moves the job's index entry to the end of a lease, then fires it on its
+/// own task so one slow handler does not delay other jobs.
+async fn claim_and_fire(runtime: &Arc<Runtime>, db: &Db, at: u64, owner: String, name: String) {
+    let lease = runtime
+        .slot(&owner)
+        .map(|s| s.def.limits.timeout.as_millis() as u64 * 2)
+        .unwrap_or(0)
+        .max(MIN_LEASE_MS);
+    let (o, n) = (owner.clone(), name.clone());
+    let claimed = db
+        .write(move |txn, touched| {
+            let Some(job) = jobs::load(txn, &o, &n)? else { return Ok(None) };
+            if job.fire_at != at {
+                return Ok(None);
+            }
+            let mut leased = job.clone();
+            leased.fire_at = now_ms() + lease;
+            jobs::store(txn, touched, &o, Some(&job), &leased)?;
+            Ok(Some(leased))
+        })
+        .await;
+    let job = match claimed {
+        Ok(Some(job)) => job,
+        Ok(None) => return,
+        Err(e) => {
+            tracing::error!(component = %owner, job = %name, "claiming job: {e}");
+            return;
+        }
+    };
+    let (runtime, db) = (runtime.clone(), db.clone());
+    tokio::spawn(async move { fire(&runtime, &db, owner, job).await });
+}
+
+async fn fire(runtime: &Runtime, db: &Db, owner: String, job: StoredJob) {
+    let fired_at = now_ms();
+    let late = job.occurrence < runtime.started_at;
+    let span = tracing::info_span!("job", component = %owner, job = %job.job.name, late);
+    let _enter = span.enter();
+    let fired = FiredJob {
+        name: job.job.name.clone(),
+        due: job.occurrence,
+        fired_at,
+        late,
+        data: job.job.data.clone(),
+    };
+    let ok = match runtime.run_job(&owner, fired).await {
+        Ok(Ok(())) => true,
+        Ok(Err(why)) => {
+            tracing::warn!("job handler failed: {why}");
+            false
+        }
+        Err(e) => {
+            tracing::warn!("job call failed: {e}");
+            false
+        }
+    };
+    let result = db
+        .write(move |txn, touched| complete(txn, touched, &owner, job, ok))
+        .await;
+    if let Err(e) = result {
+        tracing::error!("completing job: {e}");
+    }
+}
+
+/// Applies the outcome unless the job was replaced or cancelled meanwhile.
+fn complete(
+    txn: &redb::WriteTransaction,
+    touched: &mut Touched,
+    owner: &str,
+    claimed: StoredJob,
+    ok: bool,
+) -> CapResult<()> {
+    let Some(current) = jobs::load(txn, owner, &claimed.job.name)? else {
+        return Ok(());
+    };
+    if current.version != claimed.version {
+        return Ok(());
+    }
+    let mut next = current.clone();
+    if !ok {
+        next.attempts += 1;
+        let backoff = (500u64 << next.attempts.min(7)).min(MAX_RETRY_MS);
+        next.fire_at = now_ms() + backoff;
+        return jobs::store(txn, touched, owner, Some(&current), &next);
+    }
+    next.fired += 1;
+    next.attempts = 0;
+    let again = next
+        .job
+        .repeat
+        .as_ref()
+        .filter(|r| r.times.is_none_or(|t| next.fired < t));
+    match again {
+        Some(r) => {
+            // Next occurrence strictly after now: missed ones are skipped,
+            // not fired in a burst.
+            let now = now_ms();
+            let mut occurrence = next.occurrence + r.every_ms;
+            if occurrence <= now {
+                let behind = (now - occurrence) / r.every_ms + 1;
+                occurrence += behind * r.every_ms;
+            }
+            next.occurrence = occurrence;
+            next.fire_at = occurrence;
+            jobs::store(txn, touched, owner, Some(&current), &next)
+        }
+        None => jobs::remove(txn, touched, owner, Some(&current)),
+    }
+}

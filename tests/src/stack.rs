@@ -1,0 +1,55 @@
+//! The system under test, whatever runs it. Scenarios are written against
+//! [`Stack`] so the same suite runs in-process and, later, on the real
+//! Dapr stack.
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+
+use crate::{HostProcess, Scratch, host_bin, workspace_root};
+
+pub trait Stack: Send {
+    /// Base URL of the public API (`http://host:port`).
+    fn base(&self) -> String;
+    /// Kills every process of the stack with SIGKILL and starts it again on
+    /// the same data.
+    fn crash_and_restart(&mut self) -> Result<()>;
+    fn name(&self) -> &'static str;
+}
+
+/// `todo-host up` with the application's own spin.toml.
+pub struct InProcess {
+    _scratch: Scratch,
+    pub host: HostProcess,
+}
+
+impl InProcess {
+    pub fn start() -> Result<Self> {
+        let scratch = Scratch::new();
+        let manifest: PathBuf = workspace_root().join("spin.toml");
+        let host = HostProcess::start(&host_bin(), &manifest, &scratch.path("data"), &[])?;
+        Ok(InProcess {
+            _scratch: scratch,
+            host,
+        })
+    }
+}
+
+impl Stack for InProcess {
+    fn base(&self) -> String {
+        self.host.base.clone()
+    }
+
+    fn crash_and_restart(&mut self) -> Result<()> {
+        self.host.restart()
+    }
+
+    fn name(&self) -> &'static str {
+        "in-process"
+    }
+}
+
+/// Every stack the scenarios run against on this machine.
+pub fn stacks() -> Vec<Box<dyn Stack>> {
+    vec![Box::new(InProcess::start().expect("in-process stack starts"))]
+}

@@ -1,0 +1,150 @@
+//! Cross-service scenarios through the public API, run against every stack
+//! in [`todo_tests::stack::stacks`].
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use todo_tests::eventually;
+use todo_tests::stack::{Stack, stacks};
+
+const WAIT: Duration = Duration::from_secs(30);
+
+struct Api {
+    http: reqwest::Client,
+    base: String,
+}
+
+impl Api {
+    fn of(stack: &dyn Stack) -> Self {
+        Api {
+            http: reqwest::Client::new(),
+            base: stack.base(),
+        }
+    }
+
+    async fn create_task(&self, title: &str) -> String {
+        let resp = self
+            .http
+            .post(format!("{}/api/tasks", self.base))
+            .json(&json!({"title": title}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 201, "{}", resp.text().await.unwrap());
+        let task: Value = resp.json().await.unwrap();
+        assert_eq!(task["title"], title);
+        task["id"].as_str().unwrap().to_owned()
+    }
+
+    async fn get_json(&self, path: &str) -> (u16, Value) {
+        let resp = self.http.get(format!("{}{path}", self.base)).send().await.unwrap();
+        let status = resp.status().as_u16();
+        (status, resp.json().await.unwrap_or(Value::Null))
+    }
+
+    /// Audit entries about `task` of type `ty`.
+    async fn audited(&self, task: &str, ty: &str) -> Vec<Value> {
+        let (status, body) = self.get_json(&format!("/api/audit?subject={task}&limit=500")).await;
+        assert_eq!(status, 200, "{body}");
+        body["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["event"]["type"] == ty)
+            .cloned()
+            .collect()
+    }
+}
+
+const CREATED: &str = "com.todo.task.created.v1";
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_created_task_is_audited_exactly_once() {
+    for stack in stacks() {
+        let api = Api::of(stack.as_ref());
+        let id = api.create_task("Pay rent").await;
+        let entries = eventually(&format!("[{}] audit of {id}", stack.name()), WAIT, || async {
+            let e = api.audited(&id, CREATED).await;
+            (!e.is_empty()).then_some(e)
+        })
+        .await;
+        assert_eq!(entries.len(), 1, "{entries:?}");
+        let event = &entries[0]["event"];
+        assert_eq!(event["specversion"], "1.0");
+        assert_eq!(event["subject"], id.as_str());
+        assert_eq!(event["data"]["title"], "Pay rent");
+        let (status, task) = api.get_json(&format!("/api/tasks/{id}")).await;
+        assert_eq!(status, 200);
+        assert_eq!(task["title"], "Pay rent");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_crash_between_requests_loses_and_duplicates_nothing() {
+    for mut stack in stacks() {
+        let mut ids = Vec::new();
+        for round in 0..3 {
+            let api = Api::of(stack.as_ref());
+            for i in 0..4 {
+                ids.push(api.create_task(&format!("task {round}-{i}")).await);
+            }
+            stack.crash_and_restart().expect("restart");
+        }
+        let api = Api::of(stack.as_ref());
+        for id in &ids {
+            let (status, _) = api.get_json(&format!("/api/tasks/{id}")).await;
+            assert_eq!(status, 200, "[{}] task {id} lost", stack.name());
+        }
+        // Every acknowledged task's event is audited, exactly once.
+        eventually(&format!("[{}] every task audited", stack.name()), WAIT, || async {
+            let (_, body) = api.get_json("/api/audit?type=com.todo.task.created.v1&limit=500").await;
+            let subjects: Vec<String> = body["entries"]
+                .as_array()?
+                .iter()
+                .filter_map(|e| e["event"]["subject"].as_str().map(str::to_owned))
+                .collect();
+            let unique: HashSet<&String> = subjects.iter().collect();
+            assert_eq!(unique.len(), subjects.len(), "duplicate audit entries: {subjects:?}");
+            ids.iter().all(|id| unique.contains(id)).then_some(())
+        })
+        .await;
+        let (_, list) = api.get_json("/api/tasks").await;
+        assert_eq!(list["tasks"].as_array().unwrap().len(), ids.len());
+        let (_, verify) = api.get_json("/api/audit/verify").await;
+        assert_eq!(verify["ok"], true, "{verify}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bad_input_is_a_clear_4xx_and_changes_nothing() {
+    for stack in stacks() {
+        let api = Api::of(stack.as_ref());
+        let post = |body: &'static str| {
+            api.http
+                .post(format!("{}/api/tasks", api.base))
+                .header("content-type", "application/json")
+                .body(body)
+                .send()
+        };
+        let resp = post("{not json").await.unwrap();
+        assert_eq!(resp.status(), 400);
+        let body: Value = resp.json().await.unwrap();
+        assert!(body["error"]["message"].as_str().is_some(), "{body}");
+
+        let resp = post(r#"{"title": "   "}"#).await.unwrap();
+        assert!(resp.status().is_client_error());
+        let body: Value = resp.json().await.unwrap();
+        assert_eq!(body["error"]["field"], "title", "{body}");
+
+        let resp = post(r#"{"title": "ok", "priority": "urgent!"}"#).await.unwrap();
+        assert!(resp.status().is_client_error());
+        let body: Value = resp.json().await.unwrap();
+        assert_eq!(body["error"]["field"], "priority", "{body}");
+
+        let (status, body) = api.get_json("/api/tasks/does-not-exist").await;
+        assert_eq!(status, 404, "{body}");
+        let (_, list) = api.get_json("/api/tasks").await;
+        assert_eq!(list["tasks"].as_array().unwrap().len(), 0, "bad input created a task");
+    }
+}

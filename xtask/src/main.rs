@@ -1,0 +1,150 @@
+//! `cargo xtask <command>`: the one entry point to build, run, test and
+//! benchmark. It installs what it needs (the wasm target) itself.
+//!
+//!   build   components (wasm32-wasip2) into build/, and the host (release)
+//!   up      build, then run `todo-host up` (extra args are passed on)
+//!   test    build everything, then run every test tier
+//!   bench   build release, then run the benchmarks
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, Result, bail};
+
+/// Service components: (cargo package, component id in spin.toml).
+const COMPONENTS: &[(&str, &str)] = &[("chat-api", "chat-api"), ("audit", "audit")];
+const WASM_TARGET: &str = "wasm32-wasip2";
+
+fn main() -> Result<()> {
+    let mut args = std::env::args().skip(1);
+    let command = args.next().unwrap_or_default();
+    let rest: Vec<String> = args.collect();
+    let root = workspace_root()?;
+    std::env::set_current_dir(&root)?;
+    match command.as_str() {
+        "build" => {
+            build_components(&root)?;
+            cargo(&["build", "--release", "-p", "todo-host"])
+        }
+        "up" => {
+            build_components(&root)?;
+            cargo(&["build", "--release", "-p", "todo-host"])?;
+            let host = target_dir()?.join("release/todo-host");
+            let mut cmd = Command::new(host);
+            cmd.arg("up").args(&rest);
+            run(&mut cmd)
+        }
+        "test" => test(&root),
+        "bench" => {
+            build_components(&root)?;
+            build_fixtures(&root)?;
+            let mut args = vec!["run", "--release", "-p", "todo-host", "--bin", "todo-bench", "--"];
+            args.extend(rest.iter().map(String::as_str));
+            cargo(&args)
+        }
+        _ => bail!("usage: cargo xtask <build|up|test|bench> [args]"),
+    }
+}
+
+fn test(root: &Path) -> Result<()> {
+    build_components(root)?;
+    build_fixtures(root)?;
+    cargo(&["build", "-p", "todo-host", "--bin", "todo-host"])?;
+    let host = target_dir()?.join("debug/todo-host");
+    let mut cmd = Command::new(env!("CARGO"));
+    cmd.args(["test", "--workspace", "--exclude", "xtask"])
+        .env("TODO_HOST_BIN", host)
+        .env("TODO_BUILD_DIR", root.join("build"));
+    run(&mut cmd)
+}
+
+/// Builds the service components and copies each to build/components/<id>.wasm.
+fn build_components(root: &Path) -> Result<()> {
+    ensure_wasm_target(root)?;
+    let mut args = vec!["build", "--release", "--target", WASM_TARGET];
+    for (package, _) in COMPONENTS {
+        args.extend(["-p", package]);
+    }
+    cargo(&args)?;
+    let out = root.join("build/components");
+    std::fs::create_dir_all(&out)?;
+    for (package, id) in COMPONENTS {
+        copy_wasm(package, &out.join(format!("{id}.wasm")))?;
+    }
+    Ok(())
+}
+
+/// Test fixtures: the probe component in two versions (for hot swap).
+fn build_fixtures(root: &Path) -> Result<()> {
+    let out = root.join("build/fixtures");
+    std::fs::create_dir_all(&out)?;
+    cargo(&["build", "--release", "--target", WASM_TARGET, "-p", "probe"])?;
+    copy_wasm("probe", &out.join("probe.wasm"))?;
+    cargo(&["build", "--release", "--target", WASM_TARGET, "-p", "probe", "--features", "v2"])?;
+    copy_wasm("probe", &out.join("probe-v2.wasm"))?;
+    // Rebuild v1 last so the target dir's probe.wasm is v1 again.
+    cargo(&["build", "--release", "--target", WASM_TARGET, "-p", "probe"])?;
+    Ok(())
+}
+
+fn copy_wasm(package: &str, dest: &Path) -> Result<()> {
+    let built = target_dir()?
+        .join(WASM_TARGET)
+        .join("release")
+        .join(format!("{}.wasm", package.replace('-', "_")));
+    // Copy then rename: a running host watching `dest` never sees half a file.
+    let tmp = dest.with_extension("wasm.tmp");
+    std::fs::copy(&built, &tmp).with_context(|| format!("copying {}", built.display()))?;
+    std::fs::rename(&tmp, dest)?;
+    Ok(())
+}
+
+/// `rustup target add`, falling back to the toolchain copy beside the clone
+/// where rustup cannot reach its server.
+fn ensure_wasm_target(root: &Path) -> Result<()> {
+    let libdir = Command::new("rustc")
+        .args(["--print", "target-libdir", "--target", WASM_TARGET])
+        .output()?;
+    let libdir = PathBuf::from(String::from_utf8_lossy(&libdir.stdout).trim());
+    let installed = std::fs::read_dir(&libdir)
+        .map(|d| d.flatten().any(|e| e.file_name().to_string_lossy().starts_with("libstd-")))
+        .unwrap_or(false);
+    if installed {
+        return Ok(());
+    }
+    let rustup = Command::new("rustup").args(["target", "add", WASM_TARGET]).status();
+    if matches!(rustup, Ok(s) if s.success()) {
+        return Ok(());
+    }
+    let fallback = root.join("../shared/toolchain/ensure-wasm-target");
+    eprintln!("rustup could not add {WASM_TARGET}; trying {}", fallback.display());
+    run(Command::new("bash").arg(&fallback))
+}
+
+fn cargo(args: &[&str]) -> Result<()> {
+    run(Command::new(env!("CARGO")).args(args))
+}
+
+fn run(cmd: &mut Command) -> Result<()> {
+    let status = cmd.status().with_context(|| format!("running {cmd:?}"))?;
+    if !status.success() {
+        bail!("{cmd:?} failed with {status}");
+    }
+    Ok(())
+}
+
+fn workspace_root() -> Result<PathBuf> {
+    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    Ok(manifest.parent().context("xtask has a parent")?.to_path_buf())
+}
+
+fn target_dir() -> Result<PathBuf> {
+    let out = Command::new(env!("CARGO"))
+        .args(["metadata", "--format-version", "1", "--no-deps"])
+        .output()?;
+    let meta: serde_json::Value = serde_json::from_slice(&out.stdout)?;
+    let dir = meta["target_directory"]
+        .as_str()
+        .context("cargo metadata has no target_directory")?;
+    Ok(PathBuf::from(dir))
+}

@@ -39,6 +39,15 @@ impl Needs {
     }
 }
 
+/// What the hot-swap watcher last saw of a component's file.
+#[derive(Default)]
+struct Watched {
+    /// (mtime, len) at the last look.
+    stamp: Option<(SystemTime, u64)>,
+    /// Hash of a version already refused, so it is not retried every pass.
+    refused: Option<String>,
+}
+
 /// One compiled, linked version of a component.
 pub struct Loaded {
     /// Hex SHA-256 of the `.wasm`.
@@ -55,8 +64,7 @@ pub struct Slot {
     pub env: Vec<(String, String)>,
     needs: Needs,
     current: ArcSwap<Loaded>,
-    /// (mtime, len) last seen, and a hash already refused, for the watcher.
-    seen: Mutex<(Option<(SystemTime, u64)>, Option<String>)>,
+    seen: Mutex<Watched>,
 }
 
 impl Slot {
@@ -109,7 +117,10 @@ impl Registry {
                 env,
                 needs,
                 current: ArcSwap::from_pointee(loaded),
-                seen: Mutex::new((stamp(&def.source), None)),
+                seen: Mutex::new(Watched {
+                    stamp: stamp(&def.source),
+                    refused: None,
+                }),
             };
             tracing::info!(component = %def.id, "loaded");
             self.slots.insert(def.id.clone(), Arc::new(slot));
@@ -139,10 +150,16 @@ impl Registry {
         let events = event_handler::GuestIndices::new(&pre).ok();
         let jobs = job_handler::GuestIndices::new(&pre).ok();
         let websocket = websocket_handler::GuestIndices::new(&pre).ok();
-        anyhow::ensure!(!needs.http || http.is_some(), export("wasi:http/incoming-handler"));
+        anyhow::ensure!(
+            !needs.http || http.is_some(),
+            export("wasi:http/incoming-handler")
+        );
         anyhow::ensure!(!needs.events || events.is_some(), export("event-handler"));
         anyhow::ensure!(!needs.jobs || jobs.is_some(), export("job-handler"));
-        anyhow::ensure!(!needs.websocket || websocket.is_some(), export("websocket-handler"));
+        anyhow::ensure!(
+            !needs.websocket || websocket.is_some(),
+            export("websocket-handler")
+        );
         Ok(Loaded {
             hash,
             pre,
@@ -190,26 +207,26 @@ impl Registry {
         for slot in self.slots.values() {
             let now = stamp(&slot.def.source);
             let mut seen = slot.seen.lock().expect("watcher lock");
-            if now.is_none() || now == seen.0 {
+            if now.is_none() || now == seen.stamp {
                 continue;
             }
-            seen.0 = now;
+            seen.stamp = now;
             let Ok(bytes) = std::fs::read(&slot.def.source) else {
                 continue;
             };
             let hash = hex::encode(Sha256::digest(&bytes));
-            if hash == slot.current().hash || seen.1.as_deref() == Some(hash.as_str()) {
+            if hash == slot.current().hash || seen.refused.as_deref() == Some(hash.as_str()) {
                 continue;
             }
             match self.prepare(&slot.def.id, &bytes, slot.needs) {
                 Ok(loaded) => {
                     tracing::info!(component = %slot.def.id, hash = %&loaded.hash[..12], "swapped in new version");
                     slot.current.store(Arc::new(loaded));
-                    seen.1 = None;
+                    seen.refused = None;
                 }
                 Err(e) => {
                     tracing::error!(component = %slot.def.id, "refused new version: {e:#}");
-                    seen.1 = Some(hash);
+                    seen.refused = Some(hash);
                 }
             }
         }

@@ -8,7 +8,11 @@ use clap::{Parser, Subcommand, ValueEnum};
 use todo_host::up::{UpOptions, up};
 
 #[derive(Parser)]
-#[command(name = "todo-host", version, about = "Runs the todo platform's WebAssembly components")]
+#[command(
+    name = "todo-host",
+    version,
+    about = "Runs the todo platform's WebAssembly components"
+)]
 struct Cli {
     /// Log format: text for people, json for log pipelines.
     #[arg(long, env = "TODO_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
@@ -49,8 +53,9 @@ enum Command {
 }
 
 fn init_tracing(format: LogFormat) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,cranelift=warn,wasmtime=warn"));
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+        tracing_subscriber::EnvFilter::new("info,cranelift=warn,wasmtime=warn")
+    });
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
@@ -63,7 +68,10 @@ fn init_tracing(format: LogFormat) {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_tracing(cli.log_format);
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: starting the async runtime: {e}");

@@ -244,10 +244,16 @@ impl Manifest {
         for t in &self.topics {
             known(&t.component, "a topic trigger")?;
             if t.topics.is_empty() {
-                return Err(format!("topic trigger of `{}` lists no topics", t.component));
+                return Err(format!(
+                    "topic trigger of `{}` lists no topics",
+                    t.component
+                ));
             }
             if t.max_attempts == 0 {
-                return Err(format!("topic trigger of `{}`: max_attempts must be >= 1", t.component));
+                return Err(format!(
+                    "topic trigger of `{}`: max_attempts must be >= 1",
+                    t.component
+                ));
             }
             for topic in t.topics.iter().chain([&t.dead_letter_topic]) {
                 crate::capabilities::pubsub::check_topic(topic)
@@ -274,17 +280,24 @@ impl Manifest {
         Ok(())
     }
 
-    pub fn topic_triggers_of<'a>(&'a self, component: &'a str) -> impl Iterator<Item = &'a TopicTrigger> {
+    pub fn topic_triggers_of<'a>(
+        &'a self,
+        component: &'a str,
+    ) -> impl Iterator<Item = &'a TopicTrigger> {
         self.topics.iter().filter(move |t| t.component == component)
     }
 }
 
 fn check_route(route: &str) -> Result<(), String> {
     if !route.starts_with('/') || route.contains("//") || route.contains(' ') {
-        return Err(format!("route `{route}` must start with `/` and contain no spaces"));
+        return Err(format!(
+            "route `{route}` must start with `/` and contain no spaces"
+        ));
     }
     if route.contains("...") && !route.ends_with("/...") {
-        return Err(format!("route `{route}`: `...` is only allowed as the last segment"));
+        return Err(format!(
+            "route `{route}`: `...` is only allowed as the last segment"
+        ));
     }
     Ok(())
 }
@@ -361,9 +374,20 @@ source = "a.wasm"
     #[test]
     fn unknown_trigger_type_and_component_are_rejected() {
         let bad = GOOD.replace("[[trigger.topic]]", "[[trigger.redis]]");
-        assert!(Manifest::parse(&bad, Path::new("/")).unwrap_err().contains("redis"));
-        let bad = GOOD.replace("component = \"a\"\n[[trigger.topic]]", "component = \"b\"\n[[trigger.topic]]");
-        assert!(Manifest::parse(&bad, Path::new("/")).unwrap_err().contains("`b`"));
+        assert!(
+            Manifest::parse(&bad, Path::new("/"))
+                .unwrap_err()
+                .contains("redis")
+        );
+        let bad = GOOD.replace(
+            "component = \"a\"\n[[trigger.topic]]",
+            "component = \"b\"\n[[trigger.topic]]",
+        );
+        assert!(
+            Manifest::parse(&bad, Path::new("/"))
+                .unwrap_err()
+                .contains("`b`")
+        );
     }
 
     #[test]

@@ -11,12 +11,12 @@ use anyhow::Context as _;
 
 use crate::capabilities::Backends;
 use crate::components::{Registry, spawn_watcher};
+use crate::embedded::Db;
 use crate::embedded::invoke::EmbeddedInvoke;
 use crate::embedded::pubsub::EmbeddedPubSub;
 use crate::embedded::scheduler::EmbeddedScheduler;
 use crate::embedded::secrets::EmbeddedSecrets;
 use crate::embedded::state::EmbeddedState;
-use crate::embedded::Db;
 use crate::manifest::Manifest;
 use crate::runtime::http::{Front, router};
 use crate::runtime::websocket::Sockets;
@@ -40,7 +40,11 @@ pub struct InProcess {
 
 impl InProcess {
     /// Loads the manifest and every component and opens the data directory.
-    pub fn assemble(manifest: &std::path::Path, data_dir: &std::path::Path, secrets_file: Option<PathBuf>) -> anyhow::Result<Self> {
+    pub fn assemble(
+        manifest: &std::path::Path,
+        data_dir: &std::path::Path,
+        secrets_file: Option<PathBuf>,
+    ) -> anyhow::Result<Self> {
         let manifest = Manifest::load(manifest)?;
         manifest.check_sources().map_err(anyhow::Error::msg)?;
         let engine = crate::sandbox::build_engine()?;

@@ -39,7 +39,8 @@ async fn swap_under_load_and_refuse_a_corrupt_version() {
     assert_eq!(p.get("/version").await, (200, "v1".to_owned()));
 
     // v2 replaces it while requests keep flowing.
-    p.scratch.install(&wasm("fixtures/probe-v2.wasm"), "probe.wasm");
+    p.scratch
+        .install(&wasm("fixtures/probe-v2.wasm"), "probe.wasm");
     eventually("v2 to serve", WAIT, || async {
         (p.get("/version").await.1 == "v2").then_some(())
     })

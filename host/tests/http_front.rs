@@ -16,7 +16,12 @@ async fn unknown_route_is_a_json_404() {
     assert_eq!(status, 404);
     let v: Value = serde_json::from_str(&body).unwrap();
     assert_eq!(v["error"]["code"], "not_found");
-    assert!(v["error"]["message"].as_str().unwrap().contains("/no/such/route"));
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("/no/such/route")
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -33,7 +38,10 @@ async fn an_oversized_body_is_a_413_and_reaches_no_component() {
     assert_eq!(resp.status(), 413);
     let v: Value = resp.json().await.unwrap();
     assert_eq!(v["error"]["code"], "body_too_large");
-    assert_eq!(p.cmd(json!({"op": "get", "key": "big"})).await.unwrap(), json!(null));
+    assert_eq!(
+        p.cmd(json!({"op": "get", "key": "big"})).await.unwrap(),
+        json!(null)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -56,7 +64,9 @@ async fn websockets_are_held_by_the_host() {
         other => panic!("expected a 403 rejection, got {other:?}"),
     }
 
-    let (mut socket, _) = tokio_tungstenite::connect_async(&ws_url).await.expect("connect");
+    let (mut socket, _) = tokio_tungstenite::connect_async(&ws_url)
+        .await
+        .expect("connect");
     socket.send(Message::text("hello")).await.unwrap();
     let reply = socket.next().await.unwrap().unwrap();
     assert_eq!(reply.into_text().unwrap().as_str(), "echo:hello");

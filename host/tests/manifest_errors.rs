@@ -5,15 +5,18 @@ use todo_tests::{Scratch, run_host};
 
 fn up(manifest: &std::path::Path, data: &std::path::Path) -> (Option<i32>, String) {
     let bin = std::path::Path::new(env!("CARGO_BIN_EXE_todo-host"));
-    run_host(bin, &[
-        "up",
-        "--manifest",
-        &manifest.display().to_string(),
-        "--data-dir",
-        &data.display().to_string(),
-        "--listen",
-        "127.0.0.1:0",
-    ])
+    run_host(
+        bin,
+        &[
+            "up",
+            "--manifest",
+            &manifest.display().to_string(),
+            "--data-dir",
+            &data.display().to_string(),
+            "--listen",
+            "127.0.0.1:0",
+        ],
+    )
 }
 
 const BASE: &str = r#"
@@ -47,7 +50,10 @@ fn a_misspelled_field_names_the_field_and_the_component() {
 #[test]
 fn a_trigger_for_an_unknown_component_is_rejected() {
     let s = Scratch::new();
-    let m = s.write("spin.toml", &BASE.replace("component = \"svc\"", "component = \"nope\""));
+    let m = s.write(
+        "spin.toml",
+        &BASE.replace("component = \"svc\"", "component = \"nope\""),
+    );
     let (code, out) = up(&m, &s.path("data"));
     assert_clean_failure(code, &out);
     assert!(out.contains("unknown component `nope`"), "{out}");

@@ -10,7 +10,8 @@ use todo_tests::eventually;
 async fn every_subscribing_component_receives_the_event() {
     let p = ProbeHost::start();
     p.publish("probe-fanout", "fan-1", "com.test.ok").await;
-    p.wait_event("probe to see fan-1", |e| e["id"] == "fan-1").await;
+    p.wait_event("probe to see fan-1", |e| e["id"] == "fan-1")
+        .await;
     let seen = eventually("probe2 to see fan-1", WAIT, || async {
         let log = p.probe2_events().await;
         (count(&log, "probe-fanout", "fan-1") > 0).then_some(log)
@@ -40,7 +41,8 @@ async fn retry_is_redelivered_until_it_succeeds() {
 #[tokio::test(flavor = "multi_thread")]
 async fn retry_exhausted_goes_to_dead_letter() {
     let p = ProbeHost::start();
-    p.publish("probe-events", "poison-1", "com.test.retry").await;
+    p.publish("probe-events", "poison-1", "com.test.retry")
+        .await;
     let log = p
         .wait_event("dead-lettered poison-1", |e| {
             e["topic"] == "dead-letters" && e["id"] == "poison-1"
@@ -68,7 +70,8 @@ async fn unacknowledged_events_are_redelivered_after_a_crash() {
     // host dies.
     let mut p = ProbeHost::start_with(1000, 2_000);
     p.publish("probe-events", "stuck-1", "com.test.retry").await;
-    p.wait_event("first delivery", |e| e["id"] == "stuck-1").await;
+    p.wait_event("first delivery", |e| e["id"] == "stuck-1")
+        .await;
     let before = count(&p.log("events").await, "probe-events", "stuck-1");
     p.host.kill9();
     p.host.restart().expect("restart");

@@ -47,7 +47,10 @@ async fn a_trap_is_a_500_with_a_request_id_in_body_and_log() {
     let resp = p.http.get(p.host.url("/trap")).send().await.unwrap();
     assert_eq!(resp.status(), 500);
     let body: Value = resp.json().await.unwrap();
-    let id = body["error"]["request_id"].as_str().expect("request id").to_owned();
+    let id = body["error"]["request_id"]
+        .as_str()
+        .expect("request id")
+        .to_owned();
     assert_eq!(body["error"]["code"], "component_failed");
     todo_tests::eventually("the request id in the log", common::WAIT, || async {
         p.host.log().contains(&id).then_some(())

@@ -36,7 +36,12 @@ async fn a_job_fires_at_its_instant_never_before() {
     let p = ProbeHost::start();
     let due = now_ms() + 1_500;
     schedule(&p, "on-time", due).await;
-    assert!(p.cmd(json!({"op": "get_job", "name": "on-time"})).await.unwrap()["due"] == due);
+    assert!(
+        p.cmd(json!({"op": "get_job", "name": "on-time"}))
+            .await
+            .unwrap()["due"]
+            == due
+    );
     let jobs = eventually("on-time to fire", WAIT, || async {
         let f = fired(&p, "on-time").await;
         // Observed by the test's own clock: not visible before the instant.
@@ -53,7 +58,12 @@ async fn a_job_fires_at_its_instant_never_before() {
     assert_eq!(jobs[0]["late"], false);
     assert_eq!(jobs[0]["data"], "on-time");
     // A one-off job is gone after it fired.
-    assert_eq!(p.cmd(json!({"op": "get_job", "name": "on-time"})).await.unwrap(), json!(null));
+    assert_eq!(
+        p.cmd(json!({"op": "get_job", "name": "on-time"}))
+            .await
+            .unwrap(),
+        json!(null)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -62,8 +72,13 @@ async fn a_cancelled_job_never_fires() {
     let now = now_ms();
     schedule(&p, "cancelled", now + 800).await;
     schedule(&p, "sentinel", now + 1_600).await;
-    p.cmd(json!({"op": "cancel", "name": "cancelled"})).await.unwrap();
-    let err = p.cmd(json!({"op": "cancel", "name": "cancelled"})).await.unwrap_err();
+    p.cmd(json!({"op": "cancel", "name": "cancelled"}))
+        .await
+        .unwrap();
+    let err = p
+        .cmd(json!({"op": "cancel", "name": "cancelled"}))
+        .await
+        .unwrap_err();
     assert_eq!(err.0, "not-found");
     // Once the later sentinel has fired, the cancelled one had its chance.
     wait_fired(&p, "sentinel").await;
@@ -112,7 +127,10 @@ async fn a_repeating_job_fires_the_given_number_of_times() {
     })
     .await;
     eventually("the job to be removed", WAIT, || async {
-        let j = p.cmd(json!({"op": "get_job", "name": "thrice"})).await.unwrap();
+        let j = p
+            .cmd(json!({"op": "get_job", "name": "thrice"}))
+            .await
+            .unwrap();
         j.is_null().then_some(())
     })
     .await;

@@ -10,7 +10,9 @@ use todo_tests::eventually;
 #[tokio::test(flavor = "multi_thread")]
 async fn etag_mismatch_is_a_conflict_and_changes_nothing() {
     let p = ProbeHost::start();
-    p.cmd(json!({"op": "set", "key": "k", "value": "one"})).await.unwrap();
+    p.cmd(json!({"op": "set", "key": "k", "value": "one"}))
+        .await
+        .unwrap();
     let first = p.cmd(json!({"op": "get", "key": "k"})).await.unwrap();
     let etag = first["etag"].as_str().unwrap().to_owned();
 
@@ -33,13 +35,18 @@ async fn etag_mismatch_is_a_conflict_and_changes_nothing() {
         .await
         .unwrap_err();
     assert_eq!(err.0, "conflict");
-    assert_eq!(p.cmd(json!({"op": "get", "key": "k"})).await.unwrap()["value"], "two");
+    assert_eq!(
+        p.cmd(json!({"op": "get", "key": "k"})).await.unwrap()["value"],
+        "two"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_transaction_applies_fully_or_not_at_all() {
     let p = ProbeHost::start();
-    p.cmd(json!({"op": "set", "key": "b", "value": "old-b"})).await.unwrap();
+    p.cmd(json!({"op": "set", "key": "b", "value": "old-b"}))
+        .await
+        .unwrap();
 
     // Second op carries a wrong ETag: nothing may be written or published.
     let failed = p
@@ -50,8 +57,14 @@ async fn a_transaction_applies_fully_or_not_at_all() {
         .await
         .unwrap_err();
     assert_eq!(failed.0, "conflict");
-    assert_eq!(p.cmd(json!({"op": "get", "key": "a"})).await.unwrap(), json!(null));
-    assert_eq!(p.cmd(json!({"op": "get", "key": "b"})).await.unwrap()["value"], "old-b");
+    assert_eq!(
+        p.cmd(json!({"op": "get", "key": "a"})).await.unwrap(),
+        json!(null)
+    );
+    assert_eq!(
+        p.cmd(json!({"op": "get", "key": "b"})).await.unwrap()["value"],
+        "old-b"
+    );
 
     // The same transaction with the right ETag applies both writes and
     // publishes its event.
@@ -63,12 +76,17 @@ async fn a_transaction_applies_fully_or_not_at_all() {
         "events": [{"topic": "probe-events", "id": "tx-ok", "type": "com.test.ok"}]}))
         .await
         .unwrap();
-    let items = p.cmd(json!({"op": "get_bulk", "keys": ["a", "b", "gone"]})).await.unwrap();
+    let items = p
+        .cmd(json!({"op": "get_bulk", "keys": ["a", "b", "gone"]}))
+        .await
+        .unwrap();
     assert_eq!(items[0]["value"], "new-a");
     assert_eq!(items[1]["value"], "new-b");
     assert_eq!(items[2], json!(null));
 
-    let log = p.wait_event("the committed transaction's event", |e| e["id"] == "tx-ok").await;
+    let log = p
+        .wait_event("the committed transaction's event", |e| e["id"] == "tx-ok")
+        .await;
     assert_eq!(count(&log, "probe-events", "tx-failed"), 0);
     assert_eq!(count(&log, "probe-events", "tx-ok"), 1);
 }
@@ -76,13 +94,23 @@ async fn a_transaction_applies_fully_or_not_at_all() {
 #[tokio::test(flavor = "multi_thread")]
 async fn values_expire_after_their_ttl() {
     let p = ProbeHost::start();
-    p.cmd(json!({"op": "set", "key": "short", "value": "v", "ttl": 1})).await.unwrap();
-    p.cmd(json!({"op": "set", "key": "long", "value": "v"})).await.unwrap();
-    assert_eq!(p.cmd(json!({"op": "get", "key": "short"})).await.unwrap()["value"], "v");
+    p.cmd(json!({"op": "set", "key": "short", "value": "v", "ttl": 1}))
+        .await
+        .unwrap();
+    p.cmd(json!({"op": "set", "key": "long", "value": "v"}))
+        .await
+        .unwrap();
+    assert_eq!(
+        p.cmd(json!({"op": "get", "key": "short"})).await.unwrap()["value"],
+        "v"
+    );
     eventually("the 1 s TTL to expire", WAIT, || async {
         let v = p.cmd(json!({"op": "get", "key": "short"})).await.unwrap();
         v.is_null().then_some(())
     })
     .await;
-    assert_eq!(p.cmd(json!({"op": "get", "key": "long"})).await.unwrap()["value"], "v");
+    assert_eq!(
+        p.cmd(json!({"op": "get", "key": "long"})).await.unwrap()["value"],
+        "v"
+    );
 }

@@ -36,7 +36,11 @@ fn percentile(sorted: &[Duration], p: f64) -> f64 {
 fn fixture() -> Result<PathBuf> {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
     let probe = root.join("build/fixtures/probe.wasm");
-    anyhow::ensure!(probe.is_file(), "{} missing: run `cargo xtask bench`", probe.display());
+    anyhow::ensure!(
+        probe.is_file(),
+        "{} missing: run `cargo xtask bench`",
+        probe.display()
+    );
     Ok(probe.canonicalize()?)
 }
 
@@ -113,7 +117,11 @@ async fn instantiate_and_handle(app: &InProcess, samples: usize) -> Result<()> {
     println!("fresh instance + handle one event ({samples} samples)");
     println!("  fresh:    p50 {f50:8.1} us   p99 {f99:8.1} us");
     println!("  reused:   p50 {r50:8.1} us   p99 {r99:8.1} us   (baseline)");
-    println!("  ratio fresh/reused: p50 {:.2}x   p99 {:.2}x", f50 / r50, f99 / r99);
+    println!(
+        "  ratio fresh/reused: p50 {:.2}x   p99 {:.2}x",
+        f50 / r50,
+        f99 / r99
+    );
     Ok(())
 }
 
@@ -134,7 +142,12 @@ async fn throughput(app: &InProcess, events: usize) -> Result<()> {
     loop {
         let d = db.clone();
         let (head, cursor) = d
-            .read(|txn| Ok((log::head(txn, "bench")?, log::cursor(txn, "probe", "bench")?)))
+            .read(|txn| {
+                Ok((
+                    log::head(txn, "bench")?,
+                    log::cursor(txn, "probe", "bench")?,
+                ))
+            })
             .await?;
         if cursor >= head {
             break;
@@ -144,7 +157,10 @@ async fn throughput(app: &InProcess, events: usize) -> Result<()> {
     let e2e = events as f64 / start.elapsed().as_secs_f64();
     println!("publish -> durable log -> one subscriber ({events} events)");
     println!("  publish side {published:10.0} events/s");
-    println!("  end to end   {e2e:10.0} events/s   ratio to baseline {:.2}x", e2e / rate);
+    println!(
+        "  end to end   {e2e:10.0} events/s   ratio to baseline {:.2}x",
+        e2e / rate
+    );
     Ok(())
 }
 

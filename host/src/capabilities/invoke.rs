@@ -25,8 +25,12 @@ pub struct InvokeResponse {
 #[async_trait]
 pub trait InvokeBackend: Send + Sync {
     /// `NotFound` if `app_id` is unknown; any HTTP status is a success.
-    async fn call(&self, caller: &str, app_id: &str, req: InvokeRequest)
-    -> CapResult<InvokeResponse>;
+    async fn call(
+        &self,
+        caller: &str,
+        app_id: &str,
+        req: InvokeRequest,
+    ) -> CapResult<InvokeResponse>;
 }
 
 impl wit::Host for HostState {

@@ -24,6 +24,9 @@ impl wit::Host for HostState {
 
     #[instrument(skip_all, fields(component = %self.component, connection = %connection))]
     async fn close(&mut self, connection: String, code: u16, reason: String) -> CapResult<()> {
-        self.backends.realtime.close(&connection, code, reason).await
+        self.backends
+            .realtime
+            .close(&connection, code, reason)
+            .await
     }
 }

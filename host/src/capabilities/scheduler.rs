@@ -80,12 +80,12 @@ impl wit::Host for HostState {
     #[instrument(skip_all, fields(component = %self.component, job = %job.name))]
     async fn schedule(&mut self, job: wit::Job) -> CapResult<()> {
         check_name(&job.name)?;
-        if let Some(r) = &job.repeat {
-            if r.every_ms == 0 || r.times == Some(0) {
-                return Err(CapError::Invalid(
-                    "repeat needs every-ms >= 1 and times >= 1".into(),
-                ));
-            }
+        if let Some(r) = &job.repeat
+            && (r.every_ms == 0 || r.times == Some(0))
+        {
+            return Err(CapError::Invalid(
+                "repeat needs every-ms >= 1 and times >= 1".into(),
+            ));
         }
         self.backends
             .scheduler

@@ -49,8 +49,12 @@ pub struct OutboxEvent {
 pub trait StateBackend: Send + Sync {
     async fn get_bulk(&self, ns: &str, keys: Vec<String>) -> CapResult<Vec<Option<Item>>>;
     /// Applies all operations and publishes all events, or nothing.
-    async fn transact(&self, ns: &str, ops: Vec<StateOp>, events: Vec<OutboxEvent>)
-    -> CapResult<()>;
+    async fn transact(
+        &self,
+        ns: &str,
+        ops: Vec<StateOp>,
+        events: Vec<OutboxEvent>,
+    ) -> CapResult<()>;
 }
 
 /// Keys are non-empty, bounded, and may not contain the namespace separator.
@@ -87,7 +91,11 @@ impl wit::Host for HostState {
     #[instrument(skip_all, fields(component = %self.component, key = %key))]
     async fn get(&mut self, key: String) -> CapResult<Option<wit::Item>> {
         check_key(&key)?;
-        let mut items = self.backends.state.get_bulk(&self.component, vec![key]).await?;
+        let mut items = self
+            .backends
+            .state
+            .get_bulk(&self.component, vec![key])
+            .await?;
         Ok(items.pop().flatten().map(to_wit))
     }
 
@@ -99,7 +107,12 @@ impl wit::Host for HostState {
     }
 
     #[instrument(skip_all, fields(component = %self.component, key = %key))]
-    async fn set(&mut self, key: String, value: Vec<u8>, options: wit::SetOptions) -> CapResult<()> {
+    async fn set(
+        &mut self,
+        key: String,
+        value: Vec<u8>,
+        options: wit::SetOptions,
+    ) -> CapResult<()> {
         let op = StateOp::Set {
             key,
             value,

@@ -12,7 +12,9 @@ use std::path::Path;
 use std::sync::Arc;
 use std::sync::mpsc as std_mpsc;
 
-use redb::{Database, ReadTransaction, ReadableDatabase, ReadableTable, TableDefinition, WriteTransaction};
+use redb::{
+    Database, ReadTransaction, ReadableDatabase, ReadableTable, TableDefinition, WriteTransaction,
+};
 use tokio::sync::{Notify, oneshot, watch};
 
 use crate::capabilities::{CapError, CapResult};
@@ -169,12 +171,10 @@ impl Committer {
         let txn = match self.db.begin_write() {
             Ok(txn) => txn,
             Err(e) => {
-                let msg = format!("embedded store: {e}");
-                for write in group {
-                    // Nothing ran: fail every writer without touching data.
-                    drop(write);
-                    tracing::error!("{msg}");
-                }
+                // Nothing ran: dropping the writes fails every waiter with
+                // `unavailable`, and no data was touched.
+                tracing::error!("embedded store cannot begin a write: {e}");
+                drop(group);
                 return;
             }
         };

@@ -23,7 +23,12 @@ pub struct EmbeddedInvoke {
 
 #[async_trait]
 impl InvokeBackend for EmbeddedInvoke {
-    async fn call(&self, caller: &str, app_id: &str, req: InvokeRequest) -> CapResult<InvokeResponse> {
+    async fn call(
+        &self,
+        caller: &str,
+        app_id: &str,
+        req: InvokeRequest,
+    ) -> CapResult<InvokeResponse> {
         let runtime = self
             .runtime
             .get()

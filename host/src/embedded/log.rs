@@ -70,7 +70,12 @@ pub fn cursor(txn: &ReadTransaction, subscriber: &str, topic: &str) -> CapResult
         .unwrap_or(0))
 }
 
-pub fn set_cursor(txn: &WriteTransaction, subscriber: &str, topic: &str, seq: u64) -> CapResult<()> {
+pub fn set_cursor(
+    txn: &WriteTransaction,
+    subscriber: &str,
+    topic: &str,
+    seq: u64,
+) -> CapResult<()> {
     let mut cursors = txn.open_table(CURSORS).map_err(redb::Error::from)?;
     cursors
         .insert((subscriber, topic), seq)

@@ -85,7 +85,10 @@ pub fn due_before(
 ) -> CapResult<Vec<(u64, String, String)>> {
     let due = txn.open_table(JOB_DUE).map_err(redb::Error::from)?;
     let mut out = Vec::new();
-    for entry in due.range(..=(now, "\u{10FFFF}", "\u{10FFFF}")).map_err(redb::Error::from)? {
+    for entry in due
+        .range(..=(now, "\u{10FFFF}", "\u{10FFFF}"))
+        .map_err(redb::Error::from)?
+    {
         let (k, _) = entry.map_err(redb::Error::from)?;
         let (at, owner, name) = k.value();
         if at > now || out.len() >= limit {
@@ -142,7 +145,9 @@ impl SchedulerBackend for EmbeddedScheduler {
         self.db
             .read(move |txn| {
                 let jobs = txn.open_table(JOBS).map_err(redb::Error::from)?;
-                let raw = jobs.get((owner.as_str(), name.as_str())).map_err(redb::Error::from)?;
+                let raw = jobs
+                    .get((owner.as_str(), name.as_str()))
+                    .map_err(redb::Error::from)?;
                 Ok(raw.map(|v| dec(v.value())).transpose()?.map(|s| s.job))
             })
             .await

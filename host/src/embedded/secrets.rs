@@ -40,8 +40,9 @@ impl SecretsBackend for EmbeddedSecrets {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(CapError::NotFound),
             Err(e) => return Err(CapError::Unavailable(format!("secrets file: {e}"))),
         };
-        let map: HashMap<String, String> = serde_json::from_str(&text)
-            .map_err(|e| CapError::Unavailable(format!("secrets file is not a JSON object of strings: {e}")))?;
+        let map: HashMap<String, String> = serde_json::from_str(&text).map_err(|e| {
+            CapError::Unavailable(format!("secrets file is not a JSON object of strings: {e}"))
+        })?;
         map.get(name).cloned().ok_or(CapError::NotFound)
     }
 }

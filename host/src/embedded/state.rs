@@ -127,12 +127,10 @@ fn apply(
             let expected = match op {
                 StateOp::Set { etag, .. } | StateOp::Delete { etag, .. } => etag,
             };
-            if let Some(expected) = expected {
-                if current.as_deref() != Some(expected.as_str()) {
-                    return Err(CapError::Conflict(format!(
-                        "ETag mismatch for key {key:?}"
-                    )));
-                }
+            if let Some(expected) = expected
+                && current.as_deref() != Some(expected.as_str())
+            {
+                return Err(CapError::Conflict(format!("ETag mismatch for key {key:?}")));
             }
             let after = match op {
                 StateOp::Set { .. } => Some(String::from("pending")),

@@ -8,7 +8,7 @@ use wasmtime::Store;
 use super::Runtime;
 use crate::bindings::event_handler::HandlerError;
 use crate::bindings::job_handler::FiredJob;
-use crate::bindings::websocket_handler::{ConnectInfo, Rejection};
+use crate::bindings::websocket_handler::{self, ConnectInfo, Rejection};
 use crate::cloudevent::Event;
 use crate::components::{Loaded, Slot};
 use crate::store::HostState;
@@ -43,7 +43,10 @@ pub enum Delivery {
 impl CallError {
     pub fn from_trap(slot: &Slot, err: wasmtime::Error) -> Self {
         let component = slot.def.id.clone();
-        if matches!(err.downcast_ref::<wasmtime::Trap>(), Some(wasmtime::Trap::Interrupt)) {
+        if matches!(
+            err.downcast_ref::<wasmtime::Trap>(),
+            Some(wasmtime::Trap::Interrupt)
+        ) {
             return CallError::Deadline {
                 component,
                 limit_ms: slot.def.limits.timeout.as_millis(),
@@ -130,7 +133,11 @@ impl Runtime {
         })
     }
 
-    pub async fn run_job(&self, component: &str, job: FiredJob) -> Result<Result<(), String>, CallError> {
+    pub async fn run_job(
+        &self,
+        component: &str,
+        job: FiredJob,
+    ) -> Result<Result<(), String>, CallError> {
         let slot = self.slot(component)?;
         let (loaded, mut store, instance) = self.instantiate(&slot).await?;
         let indices = loaded
@@ -146,30 +153,44 @@ impl Runtime {
             .map_err(|e| CallError::from_trap(&slot, e))
     }
 
-    pub async fn ws_connect(&self, component: &str, info: ConnectInfo) -> Result<Result<(), Rejection>, CallError> {
+    /// A fresh instance's `websocket-handler`, with its store.
+    async fn websocket_guest(
+        &self,
+        component: &str,
+    ) -> Result<(Arc<Slot>, Store<HostState>, websocket_handler::Guest), CallError> {
         let slot = self.slot(component)?;
         let (loaded, mut store, instance) = self.instantiate(&slot).await?;
         let guest = loaded
             .websocket
             .as_ref()
-            .ok_or(CallError::NoExport(slot.def.id.clone(), "websocket-handler"))?
+            .ok_or(CallError::NoExport(
+                slot.def.id.clone(),
+                "websocket-handler",
+            ))?
             .load(&mut store, &instance)
             .map_err(|e| CallError::from_trap(&slot, e))?;
+        Ok((slot, store, guest))
+    }
+
+    pub async fn ws_connect(
+        &self,
+        component: &str,
+        info: ConnectInfo,
+    ) -> Result<Result<(), Rejection>, CallError> {
+        let (slot, mut store, guest) = self.websocket_guest(component).await?;
         guest
             .call_on_connect(&mut store, &info)
             .await
             .map_err(|e| CallError::from_trap(&slot, e))
     }
 
-    pub async fn ws_message(&self, component: &str, connection: &str, message: &str) -> Result<(), CallError> {
-        let slot = self.slot(component)?;
-        let (loaded, mut store, instance) = self.instantiate(&slot).await?;
-        let guest = loaded
-            .websocket
-            .as_ref()
-            .ok_or(CallError::NoExport(slot.def.id.clone(), "websocket-handler"))?
-            .load(&mut store, &instance)
-            .map_err(|e| CallError::from_trap(&slot, e))?;
+    pub async fn ws_message(
+        &self,
+        component: &str,
+        connection: &str,
+        message: &str,
+    ) -> Result<(), CallError> {
+        let (slot, mut store, guest) = self.websocket_guest(component).await?;
         guest
             .call_on_message(&mut store, connection, message)
             .await
@@ -177,14 +198,7 @@ impl Runtime {
     }
 
     pub async fn ws_disconnect(&self, component: &str, connection: &str) -> Result<(), CallError> {
-        let slot = self.slot(component)?;
-        let (loaded, mut store, instance) = self.instantiate(&slot).await?;
-        let guest = loaded
-            .websocket
-            .as_ref()
-            .ok_or(CallError::NoExport(slot.def.id.clone(), "websocket-handler"))?
-            .load(&mut store, &instance)
-            .map_err(|e| CallError::from_trap(&slot, e))?;
+        let (slot, mut store, guest) = self.websocket_guest(component).await?;
         guest
             .call_on_disconnect(&mut store, connection)
             .await

@@ -7,6 +7,8 @@
 
 use std::sync::Arc;
 
+use tracing::Instrument as _;
+
 use super::Runtime;
 use super::calls::Delivery;
 use crate::cloudevent::Event;
@@ -41,7 +43,10 @@ async fn subscription(runtime: Arc<Runtime>, db: Db, trigger: TopicTrigger, topi
     loop {
         changes.borrow_and_update();
         let (t, after) = (topic.clone(), cursor);
-        let batch = match db.read(move |txn| log::read_after(txn, &t, after, BATCH)).await {
+        let batch = match db
+            .read(move |txn| log::read_after(txn, &t, after, BATCH))
+            .await
+        {
             Ok(b) => b,
             Err(e) => {
                 tracing::error!(topic = %topic, "reading the log: {e}");
@@ -80,10 +85,25 @@ async fn deliver(runtime: &Runtime, db: &Db, trigger: &TopicTrigger, topic: &str
         }
     };
     let span = tracing::info_span!("deliver", component = subscriber, topic, event = %event.id);
-    let _enter = span.enter();
+    deliver_with_retries(runtime, db, trigger, topic, event)
+        .instrument(span)
+        .await
+}
+
+async fn deliver_with_retries(
+    runtime: &Runtime,
+    db: &Db,
+    trigger: &TopicTrigger,
+    topic: &str,
+    event: Event,
+) {
+    let subscriber = trigger.component.as_str();
     let mut attempt = 1;
     loop {
-        let why = match runtime.deliver_event(subscriber, topic, event.clone()).await {
+        let why = match runtime
+            .deliver_event(subscriber, topic, event.clone())
+            .await
+        {
             Ok(Delivery::Success) => return,
             Ok(Delivery::Drop(why)) => {
                 dead_letter(db, trigger, topic, event, &format!("dropped: {why}")).await;
@@ -113,7 +133,10 @@ async fn dead_letter(db: &Db, trigger: &TopicTrigger, topic: &str, mut event: Ev
     // and the dead-letter topic.
     loop {
         let (dlq, ev) = (dlq.clone(), event.clone());
-        match db.write(move |txn, touched| log::append(txn, touched, &dlq, &[ev])).await {
+        match db
+            .write(move |txn, touched| log::append(txn, touched, &dlq, &[ev]))
+            .await
+        {
             Ok(()) => return,
             Err(e) => {
                 tracing::error!("dead-letter write failed, retrying: {e}");

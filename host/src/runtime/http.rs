@@ -14,6 +14,7 @@ use http::{HeaderValue, StatusCode};
 use http_body_util::Full;
 use serde_json::json;
 use tokio::sync::oneshot;
+use tracing::Instrument as _;
 use wasmtime_wasi_http::WasiHttpView;
 use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
 use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
@@ -29,7 +30,10 @@ pub struct Front {
 
 pub fn router(front: Arc<Front>) -> Router {
     let mut app = Router::new()
-        .route("/healthz", get(|| async { axum::Json(json!({"status": "ok"})) }))
+        .route(
+            "/healthz",
+            get(|| async { axum::Json(json!({"status": "ok"})) }),
+        )
         .route("/readyz", get(readyz));
     for t in &front.runtime.manifest.websockets {
         app = app.route(&t.route, get(super::websocket::upgrade));
@@ -41,7 +45,12 @@ async fn readyz(State(front): State<Arc<Front>>) -> Response {
     if front.ready.load(Ordering::Acquire) {
         (StatusCode::OK, axum::Json(json!({"status": "ready"}))).into_response()
     } else {
-        error(StatusCode::SERVICE_UNAVAILABLE, "not_ready", "starting up", None)
+        error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "not_ready",
+            "starting up",
+            None,
+        )
     }
 }
 
@@ -68,10 +77,10 @@ pub fn route<'a>(runtime: &'a Runtime, path: &str) -> Option<&'a str> {
             }
             None => (path == t.route).then_some(usize::MAX),
         };
-        if let Some(len) = matched {
-            if best.is_none_or(|(_, l)| len > l) {
-                best = Some((t.component.as_str(), len));
-            }
+        if let Some(len) = matched
+            && best.is_none_or(|(_, l)| len > l)
+        {
+            best = Some((t.component.as_str(), len));
         }
     }
     best.map(|(c, _)| c)
@@ -105,8 +114,10 @@ async fn dispatch(State(front): State<Arc<Front>>, req: Request) -> Response {
     );
     let req = http::Request::from_parts(parts, Full::new(body));
     let span = tracing::info_span!("http", component = %component, request_id = %request_id);
-    let _enter = span.enter();
-    match call_http(&front.runtime, &component, req).await {
+    match call_http(&front.runtime, &component, req)
+        .instrument(span)
+        .await
+    {
         Ok(resp) => {
             let mut resp = resp.map(Body::new);
             resp.headers_mut().insert(
@@ -139,10 +150,10 @@ pub async fn call_http(
             .insert(http::header::HOST, HeaderValue::from_static("localhost"));
     }
     let (loaded, mut store, instance) = runtime.instantiate(&slot).await?;
-    let indices = loaded
-        .http
-        .as_ref()
-        .ok_or(CallError::NoExport(slot.def.id.clone(), "wasi:http/incoming-handler"))?;
+    let indices = loaded.http.as_ref().ok_or(CallError::NoExport(
+        slot.def.id.clone(),
+        "wasi:http/incoming-handler",
+    ))?;
     let trap = |e: wasmtime::Error| CallError::Trap {
         component: slot.def.id.clone(),
         message: format!("{e:#}"),
@@ -187,4 +198,3 @@ pub async fn call_http(
         },
     }
 }
-

@@ -6,6 +6,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use tracing::Instrument as _;
+
 use super::{Runtime, now_ms};
 use crate::bindings::job_handler::FiredJob;
 use crate::capabilities::CapResult;
@@ -69,7 +71,9 @@ async fn claim_and_fire(runtime: &Arc<Runtime>, db: &Db, at: u64, owner: String,
     let (o, n) = (owner.clone(), name.clone());
     let claimed = db
         .write(move |txn, touched| {
-            let Some(job) = jobs::load(txn, &o, &n)? else { return Ok(None) };
+            let Some(job) = jobs::load(txn, &o, &n)? else {
+                return Ok(None);
+            };
             if job.fire_at != at {
                 return Ok(None);
             }
@@ -88,14 +92,13 @@ async fn claim_and_fire(runtime: &Arc<Runtime>, db: &Db, at: u64, owner: String,
         }
     };
     let (runtime, db) = (runtime.clone(), db.clone());
-    tokio::spawn(async move { fire(&runtime, &db, owner, job).await });
+    let span = tracing::info_span!("job", component = %owner, job = %job.job.name);
+    tokio::spawn(async move { fire(&runtime, &db, owner, job).await }.instrument(span));
 }
 
 async fn fire(runtime: &Runtime, db: &Db, owner: String, job: StoredJob) {
     let fired_at = now_ms();
     let late = job.occurrence < runtime.started_at;
-    let span = tracing::info_span!("job", component = %owner, job = %job.job.name, late);
-    let _enter = span.enter();
     let fired = FiredJob {
         name: job.job.name.clone(),
         due: job.occurrence,

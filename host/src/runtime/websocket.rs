@@ -33,7 +33,10 @@ pub struct Sockets {
 impl Sockets {
     fn register(&self, id: &str) -> mpsc::Receiver<Outgoing> {
         let (tx, rx) = mpsc::channel(QUEUE);
-        self.open.lock().expect("sockets lock").insert(id.to_owned(), tx);
+        self.open
+            .lock()
+            .expect("sockets lock")
+            .insert(id.to_owned(), tx);
         rx
     }
 
@@ -92,7 +95,12 @@ pub async fn upgrade(
         .find(|t| t.route == path)
         .map(|t| t.component.clone())
     else {
-        return error(StatusCode::NOT_FOUND, "not_found", "no websocket route", None);
+        return error(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "no websocket route",
+            None,
+        );
     };
     let id = uuid::Uuid::now_v7().to_string();
     // Registered before on-connect so the component may already send
@@ -117,7 +125,12 @@ pub async fn upgrade(
         Err(e) => {
             runtime.sockets.forget(&id);
             tracing::error!(component = %component, "websocket connect failed: {e}");
-            return error(StatusCode::INTERNAL_SERVER_ERROR, "component_failed", &e.to_string(), None);
+            return error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "component_failed",
+                &e.to_string(),
+                None,
+            );
         }
     }
     ws.on_upgrade(move |socket| run(front, component, id, socket, outgoing))

@@ -97,7 +97,12 @@ impl ProbeHost {
     }
 
     pub async fn get(&self, path: &str) -> (u16, String) {
-        let resp = self.http.get(self.host.url(path)).send().await.expect("GET");
+        let resp = self
+            .http
+            .get(self.host.url(path))
+            .send()
+            .await
+            .expect("GET");
         let status = resp.status().as_u16();
         (status, resp.text().await.expect("body"))
     }

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
+use todo_host::serve::{ServeOptions, serve};
 use todo_host::up::{UpOptions, up};
 
 #[derive(Parser)]
@@ -14,9 +15,10 @@ use todo_host::up::{UpOptions, up};
     about = "Runs the todo platform's WebAssembly components"
 )]
 struct Cli {
-    /// Log format: text for people, json for log pipelines.
-    #[arg(long, env = "TODO_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
-    log_format: LogFormat,
+    /// Log format: text for people, json for log pipelines (default: json
+    /// in pod mode, text otherwise).
+    #[arg(long, env = "TODO_LOG_FORMAT", value_enum, global = true)]
+    log_format: Option<LogFormat>,
     #[command(subcommand)]
     command: Command,
 }
@@ -50,6 +52,32 @@ enum Command {
         #[arg(long)]
         no_hot_swap: bool,
     },
+    /// Pod mode: one component beside a Dapr sidecar.
+    Serve {
+        /// The component (and Dapr app id) this pod runs.
+        #[arg(long, env = "TODO_COMPONENT")]
+        component: String,
+        #[arg(long, env = "TODO_MANIFEST", default_value = "spin.toml")]
+        manifest: PathBuf,
+        /// The app port Dapr calls.
+        #[arg(long, env = "TODO_LISTEN", default_value = "127.0.0.1:3000")]
+        listen: SocketAddr,
+        #[arg(long, env = "DAPR_HTTP_PORT", default_value_t = 3500)]
+        dapr_http_port: u16,
+        /// Sent to the sidecar on every call (Dapr API token).
+        #[arg(long, env = "DAPR_API_TOKEN", hide_env_values = true)]
+        dapr_api_token: Option<String>,
+        /// Required from the sidecar on /events, /job and /outbox.
+        #[arg(long, env = "APP_API_TOKEN", hide_env_values = true)]
+        app_api_token: Option<String>,
+        /// Cache of compiled components.
+        #[arg(long, env = "TODO_CACHE_DIR", default_value = "/tmp/todo-compiled")]
+        cache_dir: PathBuf,
+        #[arg(long, env = "TODO_MAX_BODY_BYTES", default_value_t = 1 << 20)]
+        max_body_bytes: usize,
+        #[arg(long)]
+        no_hot_swap: bool,
+    },
 }
 
 fn init_tracing(format: LogFormat) {
@@ -67,7 +95,12 @@ fn init_tracing(format: LogFormat) {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_tracing(cli.log_format);
+    // Pods log JSON for the cluster's log pipeline unless told otherwise.
+    let format = cli.log_format.unwrap_or(match cli.command {
+        Command::Serve { .. } => LogFormat::Json,
+        Command::Up { .. } => LogFormat::Text,
+    });
+    init_tracing(format);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -94,6 +127,30 @@ fn main() -> ExitCode {
                     data_dir,
                     max_body_bytes,
                     secrets_file,
+                    hot_swap: !no_hot_swap,
+                })
+                .await
+            }
+            Command::Serve {
+                component,
+                manifest,
+                listen,
+                dapr_http_port,
+                dapr_api_token,
+                app_api_token,
+                cache_dir,
+                max_body_bytes,
+                no_hot_swap,
+            } => {
+                serve(ServeOptions {
+                    manifest,
+                    component,
+                    listen,
+                    dapr_http_port,
+                    dapr_api_token,
+                    app_api_token,
+                    cache_dir,
+                    max_body_bytes,
                     hot_swap: !no_hot_swap,
                 })
                 .await

@@ -280,6 +280,20 @@ impl Manifest {
         Ok(())
     }
 
+    /// The manifest as one pod sees it: only `id` and its triggers.
+    pub fn only(&self, id: &str) -> Result<Manifest, String> {
+        if !self.components.contains_key(id) {
+            return Err(format!("no component `{id}` in the manifest"));
+        }
+        let mut m = self.clone();
+        m.components.retain(|c, _| c == id);
+        m.http.retain(|t| t.component == id);
+        m.topics.retain(|t| t.component == id);
+        m.jobs.retain(|t| t.component == id);
+        m.websockets.retain(|t| t.component == id);
+        Ok(m)
+    }
+
     pub fn topic_triggers_of<'a>(
         &'a self,
         component: &'a str,

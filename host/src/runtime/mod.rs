@@ -3,6 +3,7 @@
 pub mod calls;
 pub mod dispatch;
 pub mod http;
+pub mod pod;
 pub mod timers;
 pub mod websocket;
 

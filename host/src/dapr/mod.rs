@@ -1,0 +1,129 @@
+//! Pod-mode backends: every capability over the Dapr sidecar's HTTP API.
+//! One host per pod, one component per host; the component id is the Dapr
+//! app id, so Dapr's own key prefixing namespaces state per component.
+
+pub mod invoke;
+pub mod pubsub;
+pub mod scheduler;
+pub mod secrets;
+pub mod state;
+
+use std::time::Duration;
+
+use reqwest::{Method, RequestBuilder, Response, StatusCode};
+
+use crate::capabilities::{CapError, CapResult};
+
+/// Names of the Dapr components this host talks to (dapr/components/*.yaml).
+#[derive(Debug, Clone)]
+pub struct DaprNames {
+    pub pubsub: String,
+    pub state: String,
+    pub secrets: String,
+    /// The topic Dapr's transactional outbox publishes to.
+    pub outbox_topic: String,
+}
+
+impl DaprNames {
+    pub fn from_env() -> Self {
+        let var = |k: &str, d: &str| std::env::var(k).unwrap_or_else(|_| d.to_owned());
+        DaprNames {
+            pubsub: var("TODO_DAPR_PUBSUB", "pubsub"),
+            state: var("TODO_DAPR_STATESTORE", "statestore"),
+            secrets: var("TODO_DAPR_SECRETSTORE", "secretstore"),
+            outbox_topic: var("TODO_DAPR_OUTBOX_TOPIC", "todo-outbox"),
+        }
+    }
+}
+
+/// A client for the sidecar on `127.0.0.1:$DAPR_HTTP_PORT`, sending the
+/// Dapr API token when one is configured.
+#[derive(Clone)]
+pub struct DaprClient {
+    http: reqwest::Client,
+    base: String,
+    token: Option<String>,
+    pub names: DaprNames,
+}
+
+impl DaprClient {
+    pub fn new(port: u16, token: Option<String>, names: DaprNames) -> anyhow::Result<Self> {
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .pool_max_idle_per_host(64)
+            .build()?;
+        Ok(DaprClient {
+            http,
+            base: format!("http://127.0.0.1:{port}"),
+            token,
+            names,
+        })
+    }
+
+    pub fn request(&self, method: Method, path: &str) -> RequestBuilder {
+        let mut req = self.http.request(method, format!("{}{path}", self.base));
+        if let Some(token) = &self.token {
+            req = req.header("dapr-api-token", token);
+        }
+        req
+    }
+
+    /// Sends and maps transport failures and Dapr error statuses to
+    /// capability errors; `Ok` is any 2xx response.
+    pub async fn send(&self, req: RequestBuilder, what: &str) -> CapResult<Response> {
+        let resp = req
+            .send()
+            .await
+            .map_err(|e| CapError::Unavailable(format!("dapr {what}: {e}")))?;
+        let status = resp.status();
+        if status.is_success() {
+            return Ok(resp);
+        }
+        let body = resp.text().await.unwrap_or_default();
+        let message = format!("dapr {what}: {status}: {}", body.chars().take(500).collect::<String>());
+        Err(match status {
+            StatusCode::NOT_FOUND => CapError::NotFound,
+            StatusCode::CONFLICT | StatusCode::PRECONDITION_FAILED => CapError::Conflict(message),
+            StatusCode::BAD_REQUEST => {
+                // Dapr reports some ETag mismatches as 400 (invalid ETag).
+                if body.contains("ERR_STATE_ETAG") || body.to_lowercase().contains("etag") {
+                    CapError::Conflict(message)
+                } else {
+                    CapError::Invalid(message)
+                }
+            }
+            StatusCode::FORBIDDEN | StatusCode::UNAUTHORIZED => CapError::Denied(message),
+            _ => CapError::Unavailable(message),
+        })
+    }
+
+    /// Waits until the sidecar reports healthy (`/v1.0/healthz/outbound`).
+    pub async fn wait_ready(&self, timeout: Duration) -> anyhow::Result<()> {
+        let start = std::time::Instant::now();
+        loop {
+            let req = self.request(Method::GET, "/v1.0/healthz/outbound");
+            if let Ok(resp) = req.send().await
+                && resp.status().is_success()
+            {
+                return Ok(());
+            }
+            if start.elapsed() > timeout {
+                anyhow::bail!("the Dapr sidecar at {} is not ready after {timeout:?}", self.base);
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
+/// Percent-encodes one path segment (keys and names may contain `:`).
+pub fn segment(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}

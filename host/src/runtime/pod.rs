@@ -1,0 +1,183 @@
+//! Pod mode: one component per host beside a Dapr sidecar. The app port
+//! serves the component's HTTP routes plus what Dapr calls: the
+//! subscription list, event deliveries, job callbacks and the outbox relay.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde_json::{Value, json};
+
+use super::calls::Delivery;
+use super::http::{Front, error};
+use super::now_ms;
+use crate::bindings::job_handler::FiredJob;
+use crate::cloudevent::Event;
+use crate::dapr::scheduler::job_from_data;
+
+pub struct Pod {
+    pub front: Arc<Front>,
+    pub component: String,
+    pub pubsub_name: String,
+    pub outbox_topic: String,
+    /// `APP_API_TOKEN`: only the sidecar may call the Dapr-facing routes.
+    pub app_token: Option<String>,
+}
+
+pub fn router(pod: Arc<Pod>) -> Router {
+    let dapr = Router::new()
+        .route("/dapr/subscribe", get(subscriptions))
+        .route("/events/{topic}", post(event))
+        .route("/job/{name}", post(job))
+        .route("/outbox", post(outbox))
+        .with_state(pod.clone());
+    dapr.merge(super::http::router(pod.front.clone()))
+}
+
+fn authorized(pod: &Pod, headers: &HeaderMap) -> bool {
+    match &pod.app_token {
+        None => true,
+        Some(token) => headers
+            .get("dapr-api-token")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| constant_time_eq(v.as_bytes(), token.as_bytes())),
+    }
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+fn unauthorized() -> Response {
+    error(StatusCode::UNAUTHORIZED, "unauthorized", "missing or wrong dapr-api-token", None)
+}
+
+/// The subscriptions of this component, from spin.toml.
+pub fn subscription_list(pod: &Pod) -> Value {
+    let mut subs: Vec<Value> = pod
+        .front
+        .runtime
+        .manifest
+        .topics
+        .iter()
+        .flat_map(|t| {
+            t.topics.iter().map(move |topic| {
+                json!({
+                    "pubsubname": pod.pubsub_name,
+                    "topic": topic,
+                    "route": format!("/events/{topic}"),
+                    "deadLetterTopic": t.dead_letter_topic,
+                })
+            })
+        })
+        .collect();
+    subs.push(json!({"pubsubname": pod.pubsub_name, "topic": pod.outbox_topic, "route": "/outbox"}));
+    Value::Array(subs)
+}
+
+async fn subscriptions(State(pod): State<Arc<Pod>>) -> Response {
+    axum::Json(subscription_list(&pod)).into_response()
+}
+
+fn status(s: &str) -> Response {
+    axum::Json(json!({"status": s})).into_response()
+}
+
+async fn event(State(pod): State<Arc<Pod>>, Path(topic): Path<String>, headers: HeaderMap, body: Bytes) -> Response {
+    if !authorized(&pod, &headers) {
+        return unauthorized();
+    }
+    let event = match Event::from_bytes(&body) {
+        Ok(e) => e,
+        Err(e) => {
+            tracing::warn!(topic = %topic, "undecodable event dropped: {e}");
+            return status("DROP");
+        }
+    };
+    match pod.front.runtime.deliver_event(&pod.component, &topic, event).await {
+        Ok(Delivery::Success) => status("SUCCESS"),
+        Ok(Delivery::Retry(why)) => {
+            tracing::warn!(topic = %topic, "handler asked to retry: {why}");
+            status("RETRY")
+        }
+        Ok(Delivery::Drop(why)) => {
+            tracing::warn!(topic = %topic, "handler dropped the event: {why}");
+            status("DROP")
+        }
+        Err(e) => {
+            tracing::error!(topic = %topic, "delivery failed: {e}");
+            status("RETRY")
+        }
+    }
+}
+
+async fn job(State(pod): State<Arc<Pod>>, Path(name): Path<String>, headers: HeaderMap, body: Bytes) -> Response {
+    if !authorized(&pod, &headers) {
+        return unauthorized();
+    }
+    let fired_at = now_ms();
+    let record = serde_json::from_slice::<Value>(&body).ok().and_then(|v| job_from_data(&v));
+    let Some(job) = record else {
+        tracing::error!(job = %name, "job callback without our job record; ignored");
+        return StatusCode::OK.into_response();
+    };
+    // The occurrence this firing stands for: the first due instant, or the
+    // latest repeat at or before now.
+    let occurrence = match &job.repeat {
+        Some(r) if fired_at > job.due => job.due + (fired_at - job.due) / r.every_ms * r.every_ms,
+        _ => job.due,
+    };
+    let fired = FiredJob {
+        name,
+        due: occurrence,
+        fired_at,
+        late: occurrence < pod.front.runtime.started_at,
+        data: job.data,
+    };
+    match pod.front.runtime.run_job(&pod.component, fired).await {
+        Ok(Ok(())) => StatusCode::OK.into_response(),
+        Ok(Err(why)) => error(StatusCode::INTERNAL_SERVER_ERROR, "job_failed", &why, None),
+        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, "job_failed", &e.to_string(), None),
+    }
+}
+
+/// Forwards this component's outbox records to their topics. Dapr's outbox
+/// publishes every item a transaction upserts; the rest are acknowledged.
+async fn outbox(State(pod): State<Arc<Pod>>, headers: HeaderMap, body: Bytes) -> Response {
+    if !authorized(&pod, &headers) {
+        return unauthorized();
+    }
+    let Ok(envelope) = serde_json::from_slice::<Value>(&body) else {
+        return status("DROP");
+    };
+    let record = match envelope.get("data") {
+        Some(Value::String(s)) => serde_json::from_str(s).unwrap_or(Value::Null),
+        Some(v) => v.clone(),
+        None => Value::Null,
+    };
+    if record["outbox"] != 1 || record["publisher"] != pod.component.as_str() {
+        return status("SUCCESS");
+    }
+    let (Some(topic), Ok(event)) = (record["topic"].as_str(), Event::from_json(&record["event"])) else {
+        tracing::error!("malformed outbox record dropped");
+        return status("DROP");
+    };
+    let publish = pod
+        .front
+        .runtime
+        .backends
+        .pubsub
+        .publish(&pod.component, topic, vec![event])
+        .await;
+    match publish {
+        Ok(()) => status("SUCCESS"),
+        Err(e) => {
+            tracing::warn!(topic, "outbox relay publish failed, will retry: {e}");
+            status("RETRY")
+        }
+    }
+}

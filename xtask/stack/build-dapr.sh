@@ -7,8 +7,8 @@
 # `go install module@version` refuses it. We fetch the module source through the
 # Go module proxy, copy it into a writable dir under the cache and `go build` there.
 # daprd normally links ~140 components (every cloud SDK); we delete the
-# registration files of all but the ones the app uses, which makes the first
-# build several times shorter. Everything (module cache, build cache, binaries)
+# registration files of all but the ones the app uses, so the build compiles
+# only those components and their SDKs. Everything (module cache, build cache, binaries)
 # lives under $CACHE, outside the clone; a second run is a no-op.
 set -euo pipefail
 
@@ -25,11 +25,19 @@ KEEP="${DAPR_COMPONENTS:-pubsub_kafka pubsub_in-memory state_redis state_postgre
 #  - durabletask-go v0.11.1 -> v0.11.0: workflow runtime state (no Workflows here)
 #  - go-etcd-cron v0.12.4 -> v0.12.3: scheduler leader-lease expiry no longer
 #    fatal (matters for etcd outages in long-lived clusters, not for tests)
+# The checksum database has no entry for go-etcd-cron v0.12.3 either, so the
+# go.sum lines are pinned here (checked against the module's git tag).
 REPLACES="${DAPR_REPLACES:-github.com/dapr/durabletask-go@v0.11.0 github.com/diagridio/go-etcd-cron@v0.12.3}"
+PINNED_SUMS='github.com/dapr/durabletask-go v0.11.0 h1:e9Ns/3a2b6JDKGuvksvx6gCHn7rd+nwZZyAXbg5Ley4=
+github.com/dapr/durabletask-go v0.11.0/go.mod h1:0Ts4rXp74JyG19gDWPcwNo5V6NBZzhARzHF5XynmA7Q=
+github.com/diagridio/go-etcd-cron v0.12.3 h1:KfA//9LcktVeFFHSVv1MZ+Ui5U0fIAPFq1db7mzKPw4=
+github.com/diagridio/go-etcd-cron v0.12.3/go.mod h1:XpjpGLT4WzS/eE+20h4aUl2yFtudShbrKK7cPQMtMJ0='
 
 BIN="$CACHE/bin"
 STAMP="$BIN/dapr.stamp"
-WANT="$DAPR_VERSION components: $KEEP replaces: $REPLACES"
+WANT="$DAPR_VERSION components: $KEEP replaces: $REPLACES patch: healthz-loopback"
+# Tests may call this concurrently: one builds, the others wait and reuse.
+mkdir -p "$BIN"; exec 9>"$BIN/.build.lock"; flock 9
 if [[ -x "$BIN/daprd" && -x "$BIN/scheduler" && "$(cat "$STAMP" 2>/dev/null)" == "$WANT" ]]; then
   echo "dapr $DAPR_VERSION already built in $BIN"; exit 0
 fi
@@ -48,19 +56,23 @@ src="$CACHE/dapr-src/$DAPR_VERSION"
 rm -rf "$src"; mkdir -p "$src"
 cp -r "$dir/." "$src/"; chmod -R u+w "$src"
 
-# Prune components: keep only the listed registration files (plus helpers that
-# register nothing but are imported by others, none today).
+# Prune components: keep only the listed registration files.
 comp="$src/cmd/daprd/components"
 for f in "$comp"/*.go; do
   n=$(basename "$f" .go)
   [[ " $KEEP " == *" $n "* ]] || rm -f "$f"
 done
 for r in $REPLACES; do (cd "$src" && go mod edit -replace "${r%@*}=$r"); done
+echo "$PINNED_SUMS" >> "$src/go.sum"
+# The scheduler's healthz server binds ":port" (all interfaces) and ignores
+# --healthz-listen-address; keep it on loopback like everything else.
+hz="$src/pkg/healthz/server/server.go"
+sed -i 's/fmt.Sprintf(":%d", s.port)/fmt.Sprintf("127.0.0.1:%d", s.port)/' "$hz"
+grep -q '"127.0.0.1:%d", s.port' "$hz" || { echo "healthz patch no longer applies" >&2; exit 1; }
 for k in $KEEP; do [[ -f "$comp/$k.go" ]] || { echo "unknown component file: $k" >&2; exit 1; }; done
 
 ver=${DAPR_VERSION#v}
 ld="-s -w -X github.com/dapr/dapr/pkg/buildinfo.version=$ver -X github.com/dapr/dapr/pkg/buildinfo.gitversion=$DAPR_VERSION"
-mkdir -p "$BIN"
 cd "$src"
 # allcomponents: the build tag every registration file is gated on (without it
 # daprd panics at start, see zz_notag.go, which we deleted anyway).
@@ -68,4 +80,5 @@ go build -trimpath -tags allcomponents -ldflags "$ld" -o "$BIN/daprd.tmp" ./cmd/
 go build -trimpath -ldflags "$ld" -o "$BIN/scheduler.tmp" ./cmd/scheduler
 mv "$BIN/daprd.tmp" "$BIN/daprd"; mv "$BIN/scheduler.tmp" "$BIN/scheduler"
 echo "$WANT" > "$STAMP"
+rm -rf "$src"   # rebuilt from the module cache next time; the build cache keeps it fast
 echo "built dapr $DAPR_VERSION into $BIN in $(( $(date +%s) - start ))s"

@@ -11,19 +11,26 @@
 # Maven Central has no Kafka tarball, only the jars: a throw-away pom pulls
 # kafka_2.13 + kafka-tools with all runtime deps into one lib dir under $CACHE.
 # KAFKA_PORT picks the broker port (default: a free one). State is in <dir>.
+# Dapr's pubsub.kafka needs its `version` metadata set (we use "3.6.0") against
+# Kafka 4: with sarama's default (2.0.0) publishing works but nothing is consumed.
 set -euo pipefail
 
 KAFKA_VERSION="${KAFKA_VERSION:-4.4.0}"
 CACHE="${TODO_STACK_CACHE:-$HOME/.cache/todo-stack}"
 LIB="$CACHE/kafka-$KAFKA_VERSION/lib"
-HERE="$(cd "$(dirname "$0")" && pwd)"
 # Small heap; serial GC and C1 only make the short-lived CLI tools start faster.
 SERVER_JVM=(-Xms256m -Xmx512m -XX:+UseSerialGC -Djava.awt.headless=true)
 TOOL_JVM=(-Xmx256m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Djava.awt.headless=true)
 
 fetch_jars() {
   [[ -f "$LIB/.complete" ]] && return
-  command -v mvn >/dev/null || { apt-get update -qq && apt-get install -y -qq maven; }
+  # Concurrent starts: one fetches, the others wait (lock held only in the subshell).
+  mkdir -p "$CACHE"
+  ( flock 9; if [[ ! -f "$LIB/.complete" ]]; then mvn_fetch; fi ) 9>"$CACHE/.kafka-fetch.lock"
+}
+
+mvn_fetch() {
+  command -v mvn >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq maven >/dev/null; }
   local d="$CACHE/kafka-$KAFKA_VERSION"
   mkdir -p "$d"
   cat > "$d/pom.xml" <<POM
@@ -40,9 +47,10 @@ fetch_jars() {
 </project>
 POM
   rm -rf "$LIB"
-  mvn -q -B -Dstyle.color=never -f "$d/pom.xml" -Dmaven.repo.local="$CACHE/m2" \
+  mvn -B -f "$d/pom.xml" -Dmaven.repo.local="$CACHE/m2" \
     org.apache.maven.plugins:maven-dependency-plugin:3.8.1:copy-dependencies \
-    -DincludeScope=runtime -DoutputDirectory="$LIB"
+    -DincludeScope=runtime -DoutputDirectory="$LIB" > "$d/mvn.log" 2>&1 \
+    || { tail -40 "$d/mvn.log" >&2; exit 1; }
   touch "$LIB/.complete"
 }
 
@@ -61,7 +69,7 @@ start)
   fetch_jars
   t0=$(date +%s.%N)
   port=${KAFKA_PORT:-$(free_port)}; cport=$(free_port)
-  rm -rf "$dir/data"
+  rm -rf "$dir/data"   # every start is a fresh, empty cluster
   cat > "$dir/server.properties" <<PROPS
 process.roles=broker,controller
 node.id=1
@@ -95,17 +103,18 @@ PROPS
     kafka.tools.StorageTool format -t "$cid" -c "$dir/server.properties" > "$dir/format.log" 2>&1 \
     || { cat "$dir/format.log" >&2; exit 1; }
   nohup java "${SERVER_JVM[@]}" -Dlog4j2.configurationFile="$dir/log4j2-server.properties" \
-    -Dkafka.logs.dir="$dir/logs" -cp "$LIB/*" kafka.Kafka "$dir/server.properties" \
+    -cp "$LIB/*" kafka.Kafka "$dir/server.properties" \
     > "$dir/kafka.log" 2>&1 < /dev/null &
   echo $! > "$dir/kafka.pid"
   echo "127.0.0.1:$port" > "$dir/bootstrap"
-  # Wait for the broker listener, then for the broker to register (metadata ready).
+  # Ready = the broker listener accepts and the server logged that startup is done.
+  ready() { port_open "$port" && grep -q 'Kafka Server started' "$dir/kafka.log"; }
   for _ in $(seq 1 120); do
     running "$dir" || { tail -50 "$dir/kafka.log" >&2; echo "kafka died" >&2; exit 1; }
-    port_open "$port" && grep -q 'Kafka Server started' "$dir/kafka.log" && break
+    ready && break
     sleep 0.5
   done
-  port_open "$port" || { tail -50 "$dir/kafka.log" >&2; echo "kafka did not start" >&2; exit 1; }
+  ready || { tail -50 "$dir/kafka.log" >&2; echo "kafka did not start in 60s" >&2; exit 1; }
   echo "kafka up in $(python3 -c "print(round($(date +%s.%N)-$t0,1))")s" >&2
   cat "$dir/bootstrap"
   ;;

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 
+pub mod real_stack;
 pub mod stack;
 
 /// The workspace root (this crate lives in `<root>/tests`).
@@ -113,7 +114,10 @@ impl HostProcess {
                 Ok(())
             }
             Err(_) => {
-                let status = self.child.as_mut().and_then(|c| c.try_wait().ok().flatten());
+                let status = self
+                    .child
+                    .as_mut()
+                    .and_then(|c| c.try_wait().ok().flatten());
                 bail!(
                     "host did not start (exit: {status:?}); log:\n{}",
                     self.log()

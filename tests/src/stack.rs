@@ -9,8 +9,8 @@ use anyhow::Result;
 use crate::{HostProcess, Scratch, host_bin, workspace_root};
 
 pub trait Stack: Send {
-    /// Base URL of the public API (`http://host:port`).
-    fn base(&self) -> String;
+    /// Full URL of a public API path (`/api/...`), wherever it is served.
+    fn url(&self, path: &str) -> String;
     /// Kills every process of the stack with SIGKILL and starts it again on
     /// the same data.
     fn crash_and_restart(&mut self) -> Result<()>;
@@ -36,8 +36,8 @@ impl InProcess {
 }
 
 impl Stack for InProcess {
-    fn base(&self) -> String {
-        self.host.base.clone()
+    fn url(&self, path: &str) -> String {
+        self.host.url(path)
     }
 
     fn crash_and_restart(&mut self) -> Result<()> {
@@ -51,5 +51,7 @@ impl Stack for InProcess {
 
 /// Every stack the scenarios run against on this machine.
 pub fn stacks() -> Vec<Box<dyn Stack>> {
-    vec![Box::new(InProcess::start().expect("in-process stack starts"))]
+    vec![Box::new(
+        InProcess::start().expect("in-process stack starts"),
+    )]
 }

@@ -11,6 +11,8 @@ use std::process::Command;
 
 use anyhow::{Context, Result, bail};
 
+mod stack;
+
 /// Service components: (cargo package, component id in spin.toml).
 const COMPONENTS: &[(&str, &str)] = &[("chat-api", "chat-api"), ("audit", "audit")];
 const WASM_TARGET: &str = "wasm32-wasip2";
@@ -38,7 +40,15 @@ fn main() -> Result<()> {
         "bench" => {
             build_components(&root)?;
             build_fixtures(&root)?;
-            let mut args = vec!["run", "--release", "-p", "todo-host", "--bin", "todo-bench", "--"];
+            let mut args = vec![
+                "run",
+                "--release",
+                "-p",
+                "todo-host",
+                "--bin",
+                "todo-bench",
+                "--",
+            ];
             args.extend(rest.iter().map(String::as_str));
             cargo(&args)
         }
@@ -46,15 +56,23 @@ fn main() -> Result<()> {
     }
 }
 
+/// Every tier: unit tests, the host's tests against real components, and
+/// the scenarios in-process and on the real stack (`TODO_REAL_STACK=0`
+/// skips the latter).
 fn test(root: &Path) -> Result<()> {
     build_components(root)?;
     build_fixtures(root)?;
     cargo(&["build", "-p", "todo-host", "--bin", "todo-host"])?;
     let host = target_dir()?.join("debug/todo-host");
+    let real = std::env::var("TODO_REAL_STACK").map_or(true, |v| v != "0");
+    let infra = if real { Some(stack::Infra::start(root)?) } else { None };
     let mut cmd = Command::new(env!("CARGO"));
     cmd.args(["test", "--workspace", "--exclude", "xtask"])
         .env("TODO_HOST_BIN", host)
         .env("TODO_BUILD_DIR", root.join("build"));
+    for (k, v) in infra.iter().flat_map(|i| i.env.iter()) {
+        cmd.env(k, v);
+    }
     run(&mut cmd)
 }
 
@@ -80,7 +98,16 @@ fn build_fixtures(root: &Path) -> Result<()> {
     std::fs::create_dir_all(&out)?;
     cargo(&["build", "--release", "--target", WASM_TARGET, "-p", "probe"])?;
     copy_wasm("probe", &out.join("probe.wasm"))?;
-    cargo(&["build", "--release", "--target", WASM_TARGET, "-p", "probe", "--features", "v2"])?;
+    cargo(&[
+        "build",
+        "--release",
+        "--target",
+        WASM_TARGET,
+        "-p",
+        "probe",
+        "--features",
+        "v2",
+    ])?;
     copy_wasm("probe", &out.join("probe-v2.wasm"))?;
     // Rebuild v1 last so the target dir's probe.wasm is v1 again.
     cargo(&["build", "--release", "--target", WASM_TARGET, "-p", "probe"])?;
@@ -107,17 +134,25 @@ fn ensure_wasm_target(root: &Path) -> Result<()> {
         .output()?;
     let libdir = PathBuf::from(String::from_utf8_lossy(&libdir.stdout).trim());
     let installed = std::fs::read_dir(&libdir)
-        .map(|d| d.flatten().any(|e| e.file_name().to_string_lossy().starts_with("libstd-")))
+        .map(|d| {
+            d.flatten()
+                .any(|e| e.file_name().to_string_lossy().starts_with("libstd-"))
+        })
         .unwrap_or(false);
     if installed {
         return Ok(());
     }
-    let rustup = Command::new("rustup").args(["target", "add", WASM_TARGET]).status();
+    let rustup = Command::new("rustup")
+        .args(["target", "add", WASM_TARGET])
+        .status();
     if matches!(rustup, Ok(s) if s.success()) {
         return Ok(());
     }
     let fallback = root.join("../shared/toolchain/ensure-wasm-target");
-    eprintln!("rustup could not add {WASM_TARGET}; trying {}", fallback.display());
+    eprintln!(
+        "rustup could not add {WASM_TARGET}; trying {}",
+        fallback.display()
+    );
     run(Command::new("bash").arg(&fallback))
 }
 
@@ -135,7 +170,10 @@ fn run(cmd: &mut Command) -> Result<()> {
 
 fn workspace_root() -> Result<PathBuf> {
     let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    Ok(manifest.parent().context("xtask has a parent")?.to_path_buf())
+    Ok(manifest
+        .parent()
+        .context("xtask has a parent")?
+        .to_path_buf())
 }
 
 fn target_dir() -> Result<PathBuf> {

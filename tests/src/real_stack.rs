@@ -1,0 +1,334 @@
+//! The real stack, exactly as pods run it: per component one
+//! `todo-host serve` and one `daprd` (its sidecar), over a real Kafka,
+//! Redis, PostgreSQL and Dapr Scheduler on loopback.
+//!
+//! The shared servers are started by `cargo xtask test` (scripts in
+//! `xtask/stack/`) and described to the tests by `TODO_STACK_*` variables;
+//! each stack starts its own hosts and sidecars. Stacks share Kafka's
+//! consumer groups, so only one runs at a time in a test process.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Condvar, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+
+use crate::stack::Stack;
+use crate::{host_bin, workspace_root};
+
+/// One real stack at a time per test process (they share consumer groups).
+static BUSY: (Mutex<bool>, Condvar) = (Mutex::new(false), Condvar::new());
+
+struct Turn;
+
+impl Turn {
+    fn take() -> Turn {
+        let (lock, cvar) = &BUSY;
+        let mut busy = lock.lock().unwrap_or_else(|e| e.into_inner());
+        while *busy {
+            busy = cvar.wait(busy).unwrap_or_else(|e| e.into_inner());
+        }
+        *busy = true;
+        Turn
+    }
+}
+
+impl Drop for Turn {
+    fn drop(&mut self) {
+        let (lock, cvar) = &BUSY;
+        *lock.lock().unwrap_or_else(|e| e.into_inner()) = false;
+        cvar.notify_one();
+    }
+}
+
+/// What `cargo xtask test` started, from the environment.
+#[derive(Debug, Clone)]
+pub struct Infra {
+    pub work: PathBuf,
+    pub kafka: String,
+    pub redis: String,
+    pub postgres: String,
+    pub scheduler: String,
+}
+
+impl Infra {
+    pub fn from_env() -> Option<Self> {
+        let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+        Some(Infra {
+            work: PathBuf::from(var("TODO_STACK_DIR")?),
+            kafka: var("TODO_STACK_KAFKA")?,
+            redis: var("TODO_STACK_REDIS")?,
+            postgres: var("TODO_STACK_POSTGRES")?,
+            scheduler: var("TODO_STACK_SCHEDULER")?,
+        })
+    }
+}
+
+/// Which Dapr state store a component uses: durable data in PostgreSQL.
+fn state_store_of(component: &str) -> &'static str {
+    match component {
+        "chat-api" | "audit" => "statestore-postgresql.yaml",
+        _ => "statestore-redis.yaml",
+    }
+}
+
+pub const APP_TOKEN: &str = "test-app-token";
+pub const DAPR_TOKEN: &str = "test-dapr-token";
+
+pub struct Pod {
+    pub component: String,
+    pub app_port: u16,
+    pub dapr_http_port: u16,
+    dir: PathBuf,
+    host: Option<Child>,
+}
+
+pub struct RealStack {
+    pub infra: Infra,
+    manifest: PathBuf,
+    pub pods: Vec<Pod>,
+    routes: Vec<(String, String)>,
+    _turn: Turn,
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free loopback port")
+}
+
+fn script(name: &str) -> PathBuf {
+    workspace_root().join("xtask/stack").join(name)
+}
+
+fn fill(template: &str, vars: &[(&str, &str)]) -> String {
+    vars.iter()
+        .fold(template.to_owned(), |t, (k, v)| t.replace(&format!("${{{k}}}"), v))
+}
+
+impl RealStack {
+    /// Starts a pod for every component of `manifest`.
+    pub fn start(infra: Infra, manifest: &Path) -> Result<Self> {
+        let turn = Turn::take();
+        let text = std::fs::read_to_string(manifest)?;
+        let parsed: toml::Table = text.parse()?;
+        let components: Vec<String> = parsed["component"]
+            .as_table()
+            .context("manifest has components")?
+            .keys()
+            .cloned()
+            .collect();
+        let routes = parsed
+            .get("trigger")
+            .and_then(|t| t.get("http"))
+            .and_then(|h| h.as_array())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|r| {
+                        Some((r.get("route")?.as_str()?.to_owned(), r.get("component")?.as_str()?.to_owned()))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let run = infra.work.join(format!("stack-{}", uuid::Uuid::new_v4().simple()));
+        let mut stack = RealStack {
+            infra,
+            manifest: manifest.to_path_buf(),
+            pods: Vec::new(),
+            routes,
+            _turn: turn,
+        };
+        for component in components {
+            let dir = run.join(&component);
+            stack.write_resources(&component, &dir)?;
+            stack.pods.push(Pod {
+                component,
+                app_port: free_port(),
+                dapr_http_port: free_port(),
+                dir,
+                host: None,
+            });
+        }
+        for i in 0..stack.pods.len() {
+            stack.start_pod(i)?;
+        }
+        Ok(stack)
+    }
+
+    fn write_resources(&self, component: &str, dir: &Path) -> Result<()> {
+        let res = dir.join("resources");
+        std::fs::create_dir_all(&res)?;
+        let secrets = dir.join("secrets.json");
+        std::fs::write(&secrets, r#"{"greeting": "hello from the secret store"}"#)?;
+        let secrets = secrets.display().to_string();
+        let vars = [
+            ("KAFKA_BROKERS", self.infra.kafka.as_str()),
+            ("APP_ID", component),
+            ("REDIS_HOST", self.infra.redis.as_str()),
+            ("POSTGRES_URL", self.infra.postgres.as_str()),
+            ("SECRETS_FILE", secrets.as_str()),
+        ];
+        let local = workspace_root().join("dapr/local");
+        for file in ["pubsub.yaml", "secretstore.yaml", state_store_of(component)] {
+            let template = std::fs::read_to_string(local.join(file))?;
+            std::fs::write(res.join(file), fill(&template, &vars))?;
+        }
+        Ok(())
+    }
+
+    fn start_pod(&mut self, i: usize) -> Result<()> {
+        let scheduler = self.infra.scheduler.clone();
+        let manifest = self.manifest.clone();
+        let pod = &mut self.pods[i];
+        std::fs::create_dir_all(&pod.dir)?;
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(pod.dir.join("host.log"))?;
+        let host = Command::new(host_bin())
+            .args(["serve", "--component", &pod.component, "--manifest"])
+            .arg(&manifest)
+            .args(["--listen", &format!("127.0.0.1:{}", pod.app_port)])
+            .arg("--cache-dir")
+            .arg(pod.dir.join("compiled"))
+            .env("DAPR_HTTP_PORT", pod.dapr_http_port.to_string())
+            .env("DAPR_API_TOKEN", DAPR_TOKEN)
+            .env("APP_API_TOKEN", APP_TOKEN)
+            .env("TODO_LOG_FORMAT", "text")
+            .stdout(Stdio::null())
+            .stderr(Stdio::from(log))
+            .spawn()
+            .context("starting todo-host serve")?;
+        pod.host = Some(host);
+        let out = Command::new("bash")
+            .arg(script("daprd.sh"))
+            .arg("start")
+            .arg(pod.dir.join("daprd"))
+            .args([&pod.component, &pod.app_port.to_string()])
+            .arg(pod.dir.join("resources"))
+            .arg(&scheduler)
+            .env("DAPR_HTTP_PORT", pod.dapr_http_port.to_string())
+            .env("DAPR_API_TOKEN", DAPR_TOKEN)
+            .env("APP_API_TOKEN", APP_TOKEN)
+            .env("DAPR_NR_DB", self.infra.work.join("nr.db"))
+            .stderr(Stdio::inherit())
+            .output()
+            .context("starting daprd")?;
+        if !out.status.success() {
+            bail!("daprd for {} did not start", pod.component);
+        }
+        // Ready: the host answers /readyz once its sidecar is healthy, and
+        // daprd's /v1.0/healthz once it reaches the app.
+        let start = Instant::now();
+        let app = format!("http://127.0.0.1:{}/readyz", pod.app_port);
+        let sidecar = format!("http://127.0.0.1:{}/v1.0/healthz", pod.dapr_http_port);
+        while !(http_ok(&app) && http_ok(&sidecar)) {
+            if start.elapsed() > Duration::from_secs(60) {
+                bail!(
+                    "pod {} not ready; host log:\n{}",
+                    pod.component,
+                    std::fs::read_to_string(pod.dir.join("host.log")).unwrap_or_default()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Ok(())
+    }
+
+    pub fn pod(&self, component: &str) -> usize {
+        self.pods
+            .iter()
+            .position(|p| p.component == component)
+            .expect("a pod for the component")
+    }
+
+    /// SIGKILL to a pod's host only; the sidecar stays.
+    pub fn kill_host(&mut self, i: usize) {
+        if let Some(mut h) = self.pods[i].host.take() {
+            let _ = h.kill();
+            let _ = h.wait();
+        }
+    }
+
+    /// SIGKILL to a pod's sidecar only.
+    pub fn kill_daprd(&mut self, i: usize) {
+        let pid_file = self.pods[i].dir.join("daprd/daprd.pid");
+        if let Ok(pid) = std::fs::read_to_string(&pid_file) {
+            let _ = Command::new("kill").args(["-9", pid.trim()]).status();
+            let _ = std::fs::remove_file(pid_file);
+        }
+    }
+
+    /// Restarts whatever of pod `i` is down.
+    pub fn restart_pod(&mut self, i: usize) -> Result<()> {
+        self.kill_host(i);
+        self.kill_daprd(i);
+        self.start_pod(i)
+    }
+
+    pub fn log_of(&self, component: &str) -> String {
+        let pod = &self.pods[self.pod(component)];
+        let host = std::fs::read_to_string(pod.dir.join("host.log")).unwrap_or_default();
+        let daprd = std::fs::read_to_string(pod.dir.join("daprd/daprd.log")).unwrap_or_default();
+        format!("--- host\n{host}\n--- daprd\n{daprd}")
+    }
+}
+
+fn http_ok(url: &str) -> bool {
+    Command::new("curl")
+        .args(["-fs", "-o", "/dev/null", "--max-time", "2", url])
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+impl Stack for RealStack {
+    fn url(&self, path: &str) -> String {
+        let component = route(&self.routes, path).unwrap_or_else(|| panic!("no route for {path}"));
+        let pod = &self.pods[self.pod(component)];
+        format!("http://127.0.0.1:{}{path}", pod.app_port)
+    }
+
+    fn crash_and_restart(&mut self) -> Result<()> {
+        for i in 0..self.pods.len() {
+            self.kill_host(i);
+            self.kill_daprd(i);
+        }
+        for i in 0..self.pods.len() {
+            self.start_pod(i)?;
+        }
+        Ok(())
+    }
+
+    fn name(&self) -> &'static str {
+        "real stack"
+    }
+}
+
+impl Drop for RealStack {
+    fn drop(&mut self) {
+        for i in 0..self.pods.len() {
+            self.kill_host(i);
+            let _ = Command::new("bash")
+                .arg(script("daprd.sh"))
+                .arg("stop")
+                .arg(self.pods[i].dir.join("daprd"))
+                .status();
+        }
+    }
+}
+
+/// Spin-style route matching: exact, or the longest `/prefix/...`.
+pub fn route<'a>(routes: &'a [(String, String)], path: &str) -> Option<&'a str> {
+    let path = path.split('?').next().unwrap_or(path);
+    routes
+        .iter()
+        .filter_map(|(r, c)| match r.strip_suffix("/...") {
+            Some(prefix) if path == prefix || path.starts_with(&format!("{prefix}/")) => Some((prefix.len(), c)),
+            None if r == path => Some((usize::MAX, c)),
+            _ => None,
+        })
+        .max_by_key(|(len, _)| *len)
+        .map(|(_, c)| c.as_str())
+}

@@ -1,0 +1,86 @@
+//! The shared servers of the real-stack test tier (Kafka, Redis,
+//! PostgreSQL, the Dapr Scheduler), started through `xtask/stack/*.sh`
+//! around the test run and described to the tests by `TODO_STACK_*`.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, Result, bail};
+
+/// Topics created up front so the first publish does not race the broker's
+/// auto-creation.
+const TOPICS: &[&str] = &[
+    "task-events",
+    "reminder-events",
+    "recurring-events",
+    "dead-letters",
+    "todo-outbox",
+];
+
+pub struct Infra {
+    scripts: PathBuf,
+    pub dir: PathBuf,
+    pub env: Vec<(String, String)>,
+}
+
+fn run_script(scripts: &Path, name: &str, args: &[&str]) -> Result<String> {
+    let out = Command::new("bash")
+        .arg(scripts.join(name))
+        .args(args)
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .with_context(|| format!("running {name}"))?;
+    if !out.status.success() {
+        bail!("{name} {args:?} failed with {}", out.status);
+    }
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    Ok(stdout.lines().last().unwrap_or_default().trim().to_owned())
+}
+
+impl Infra {
+    pub fn start(root: &Path) -> Result<Self> {
+        let scripts = root.join("xtask/stack");
+        // Under /tmp: the PostgreSQL cluster belongs to the `postgres` user.
+        let dir = PathBuf::from(format!("/tmp/todo-stack-{}", std::process::id()));
+        std::fs::create_dir_all(&dir)?;
+        Command::new("chmod").arg("755").arg(&dir).status()?;
+        let mut infra = Infra {
+            scripts: scripts.clone(),
+            dir: dir.clone(),
+            env: vec![("TODO_STACK_DIR".into(), dir.display().to_string())],
+        };
+        let d = |name: &str| dir.join(name).display().to_string();
+        eprintln!("xtask: starting the real-stack servers under {}", dir.display());
+        run_script(&scripts, "build-dapr.sh", &[])?;
+        let redis = run_script(&scripts, "redis.sh", &["start", &d("redis")])?;
+        infra.env.push(("TODO_STACK_REDIS".into(), redis));
+        let pg = run_script(&scripts, "postgres.sh", &["start", &d("pg")])?;
+        infra.env.push(("TODO_STACK_POSTGRES".into(), pg));
+        let kafka = run_script(&scripts, "kafka.sh", &["start", &d("kafka")])?;
+        infra.env.push(("TODO_STACK_KAFKA".into(), kafka));
+        let scheduler = run_script(&scripts, "scheduler.sh", &["start", &d("scheduler")])?;
+        infra.env.push(("TODO_STACK_SCHEDULER".into(), scheduler));
+        for topic in TOPICS {
+            run_script(
+                &scripts,
+                "kafka.sh",
+                &["topics", &d("kafka"), "--create", "--if-not-exists", "--topic", topic, "--partitions", "1", "--replication-factor", "1"],
+            )?;
+        }
+        Ok(infra)
+    }
+}
+
+impl Drop for Infra {
+    fn drop(&mut self) {
+        let d = |name: &str| self.dir.join(name).display().to_string();
+        for (script, sub) in [
+            ("scheduler.sh", "scheduler"),
+            ("kafka.sh", "kafka"),
+            ("postgres.sh", "pg"),
+            ("redis.sh", "redis"),
+        ] {
+            let _ = run_script(&self.scripts, script, &["stop", &d(sub)]);
+        }
+    }
+}

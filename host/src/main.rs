@@ -67,7 +67,7 @@ enum Command {
         /// Sent to the sidecar on every call (Dapr API token).
         #[arg(long, env = "DAPR_API_TOKEN", hide_env_values = true)]
         dapr_api_token: Option<String>,
-        /// Required from the sidecar on /events, /job and /outbox.
+        /// Required from the sidecar on /events and /job.
         #[arg(long, env = "APP_API_TOKEN", hide_env_values = true)]
         app_api_token: Option<String>,
         /// Cache of compiled components.

@@ -49,14 +49,17 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
     let registry = Arc::new(registry);
 
     let names = DaprNames::from_env();
-    let dapr = DaprClient::new(opts.dapr_http_port, opts.dapr_api_token.clone(), names.clone())?;
+    let dapr = DaprClient::new(
+        opts.dapr_http_port,
+        opts.dapr_api_token.clone(),
+        names.clone(),
+    )?;
     let sockets = Arc::new(Sockets::default());
+    let pubsub = Arc::new(DaprPubSub { dapr: dapr.clone() });
+    let state = DaprState::new(dapr.clone(), opts.component.clone(), pubsub.clone());
     let backends = Backends {
-        state: Arc::new(DaprState {
-            dapr: dapr.clone(),
-            publisher: opts.component.clone(),
-        }),
-        pubsub: Arc::new(DaprPubSub { dapr: dapr.clone() }),
+        state: state.clone(),
+        pubsub,
         scheduler: Arc::new(DaprScheduler { dapr: dapr.clone() }),
         invoke: Arc::new(DaprInvoke { dapr: dapr.clone() }),
         secrets: Arc::new(DaprSecrets { dapr: dapr.clone() }),
@@ -78,7 +81,6 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
         front: front.clone(),
         component: opts.component.clone(),
         pubsub_name: names.pubsub.clone(),
-        outbox_topic: names.outbox_topic.clone(),
         app_token: opts.app_api_token.clone(),
     });
     let listener = tokio::net::TcpListener::bind(opts.listen)
@@ -88,12 +90,20 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
     if opts.hot_swap {
         spawn_watcher(registry, Duration::from_millis(500));
     }
-    // Ready once the sidecar answers: until then the pod takes no traffic.
+    // Ready once the sidecar answers and the outbox lane is recovered:
+    // until then the pod takes no traffic.
     let ready_front = front.clone();
     tokio::spawn(async move {
-        match dapr.wait_ready(Duration::from_secs(600)).await {
+        let setup = async {
+            dapr.wait_ready(Duration::from_secs(600)).await?;
+            state.initialize().await
+        };
+        match setup.await {
             Ok(()) => ready_front.ready.store(true, Ordering::Release),
-            Err(e) => tracing::error!("{e:#}"),
+            Err(e) => {
+                tracing::error!("pod setup failed: {e:#}");
+                std::process::exit(1);
+            }
         }
     });
     tracing::info!(component = %opts.component, dapr_http_port = opts.dapr_http_port, "pod mode");

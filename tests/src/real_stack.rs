@@ -104,8 +104,9 @@ fn script(name: &str) -> PathBuf {
 }
 
 fn fill(template: &str, vars: &[(&str, &str)]) -> String {
-    vars.iter()
-        .fold(template.to_owned(), |t, (k, v)| t.replace(&format!("${{{k}}}"), v))
+    vars.iter().fold(template.to_owned(), |t, (k, v)| {
+        t.replace(&format!("${{{k}}}"), v)
+    })
 }
 
 impl RealStack {
@@ -127,12 +128,17 @@ impl RealStack {
             .map(|a| {
                 a.iter()
                     .filter_map(|r| {
-                        Some((r.get("route")?.as_str()?.to_owned(), r.get("component")?.as_str()?.to_owned()))
+                        Some((
+                            r.get("route")?.as_str()?.to_owned(),
+                            r.get("component")?.as_str()?.to_owned(),
+                        ))
                     })
                     .collect()
             })
             .unwrap_or_default();
-        let run = infra.work.join(format!("stack-{}", uuid::Uuid::new_v4().simple()));
+        let run = infra
+            .work
+            .join(format!("stack-{}", uuid::Uuid::new_v4().simple()));
         let mut stack = RealStack {
             infra,
             manifest: manifest.to_path_buf(),
@@ -325,7 +331,9 @@ pub fn route<'a>(routes: &'a [(String, String)], path: &str) -> Option<&'a str> 
     routes
         .iter()
         .filter_map(|(r, c)| match r.strip_suffix("/...") {
-            Some(prefix) if path == prefix || path.starts_with(&format!("{prefix}/")) => Some((prefix.len(), c)),
+            Some(prefix) if path == prefix || path.starts_with(&format!("{prefix}/")) => {
+                Some((prefix.len(), c))
+            }
             None if r == path => Some((usize::MAX, c)),
             _ => None,
         })

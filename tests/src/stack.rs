@@ -49,9 +49,21 @@ impl Stack for InProcess {
     }
 }
 
-/// Every stack the scenarios run against on this machine.
-pub fn stacks() -> Vec<Box<dyn Stack>> {
-    vec![Box::new(
-        InProcess::start().expect("in-process stack starts"),
-    )]
+/// Every stack the scenarios run against: in-process always, the real
+/// stack whenever `cargo xtask test` started its servers. Started one at a
+/// time, as the scenario reaches it.
+pub fn stacks() -> impl Iterator<Item = Box<dyn Stack>> {
+    let manifest = workspace_root().join("spin.toml");
+    let real = crate::real_stack::Infra::from_env();
+    if real.is_none() {
+        eprintln!("note: TODO_STACK_* not set, real-stack tier skipped (run `cargo xtask test`)");
+    }
+    let in_process = std::iter::once_with(|| {
+        Box::new(InProcess::start().expect("in-process stack starts")) as Box<dyn Stack>
+    });
+    let real = real.into_iter().map(move |infra| {
+        Box::new(crate::real_stack::RealStack::start(infra, &manifest).expect("real stack starts"))
+            as Box<dyn Stack>
+    });
+    in_process.chain(real)
 }

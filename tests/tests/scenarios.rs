@@ -8,7 +8,9 @@ use serde_json::{Value, json};
 use todo_tests::eventually;
 use todo_tests::stack::{Stack, stacks};
 
-const WAIT: Duration = Duration::from_secs(30);
+/// Generous: after a crash, Kafka rebalances consumer groups before the
+/// real stack delivers again.
+const WAIT: Duration = Duration::from_secs(90);
 
 struct Api<'a> {
     http: reqwest::Client,
@@ -42,12 +44,7 @@ impl<'a> Api<'a> {
     }
 
     async fn get_json(&self, path: &str) -> (u16, Value) {
-        let resp = self
-            .http
-            .get(self.url(path))
-            .send()
-            .await
-            .unwrap();
+        let resp = self.http.get(self.url(path)).send().await.unwrap();
         let status = resp.status().as_u16();
         (status, resp.json().await.unwrap_or(Value::Null))
     }

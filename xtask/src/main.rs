@@ -65,7 +65,11 @@ fn test(root: &Path) -> Result<()> {
     cargo(&["build", "-p", "todo-host", "--bin", "todo-host"])?;
     let host = target_dir()?.join("debug/todo-host");
     let real = std::env::var("TODO_REAL_STACK").map_or(true, |v| v != "0");
-    let infra = if real { Some(stack::Infra::start(root)?) } else { None };
+    let infra = if real {
+        Some(stack::Infra::start(root)?)
+    } else {
+        None
+    };
     let mut cmd = Command::new(env!("CARGO"));
     cmd.args(["test", "--workspace", "--exclude", "xtask"])
         .env("TODO_HOST_BIN", host)

@@ -14,7 +14,6 @@ const TOPICS: &[&str] = &[
     "reminder-events",
     "recurring-events",
     "dead-letters",
-    "todo-outbox",
 ];
 
 pub struct Infra {
@@ -50,7 +49,10 @@ impl Infra {
             env: vec![("TODO_STACK_DIR".into(), dir.display().to_string())],
         };
         let d = |name: &str| dir.join(name).display().to_string();
-        eprintln!("xtask: starting the real-stack servers under {}", dir.display());
+        eprintln!(
+            "xtask: starting the real-stack servers under {}",
+            dir.display()
+        );
         run_script(&scripts, "build-dapr.sh", &[])?;
         let redis = run_script(&scripts, "redis.sh", &["start", &d("redis")])?;
         infra.env.push(("TODO_STACK_REDIS".into(), redis));
@@ -64,7 +66,18 @@ impl Infra {
             run_script(
                 &scripts,
                 "kafka.sh",
-                &["topics", &d("kafka"), "--create", "--if-not-exists", "--topic", topic, "--partitions", "1", "--replication-factor", "1"],
+                &[
+                    "topics",
+                    &d("kafka"),
+                    "--create",
+                    "--if-not-exists",
+                    "--topic",
+                    topic,
+                    "--partitions",
+                    "1",
+                    "--replication-factor",
+                    "1",
+                ],
             )?;
         }
         Ok(infra)

@@ -16,12 +16,21 @@ pub struct Item {
     pub etag: String,
 }
 
+/// What must hold for a write to succeed.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Precondition {
+    /// The stored ETag equals this one (a missing key does not match).
+    EtagMatches(String),
+    /// The key does not exist.
+    Absent,
+}
+
 #[derive(Debug, Clone)]
 pub enum StateOp {
     Set {
         key: String,
         value: Vec<u8>,
-        etag: Option<String>,
+        precondition: Option<Precondition>,
         ttl_seconds: Option<u32>,
     },
     Delete {
@@ -75,12 +84,19 @@ fn to_wit(item: Item) -> wit::Item {
     }
 }
 
+fn from_wit_precondition(p: Option<wit::Precondition>) -> Option<Precondition> {
+    p.map(|p| match p {
+        wit::Precondition::EtagMatches(etag) => Precondition::EtagMatches(etag),
+        wit::Precondition::Absent => Precondition::Absent,
+    })
+}
+
 fn from_wit_op(op: wit::Operation) -> StateOp {
     match op {
         wit::Operation::Set((key, value, opts)) => StateOp::Set {
             key,
             value,
-            etag: opts.etag,
+            precondition: from_wit_precondition(opts.precondition),
             ttl_seconds: opts.ttl_seconds,
         },
         wit::Operation::Delete((key, etag)) => StateOp::Delete { key, etag },
@@ -116,7 +132,7 @@ impl wit::Host for HostState {
         let op = StateOp::Set {
             key,
             value,
-            etag: options.etag,
+            precondition: from_wit_precondition(options.precondition),
             ttl_seconds: options.ttl_seconds,
         };
         self.transact_ops(vec![op], Vec::new()).await

@@ -13,7 +13,12 @@ pub struct DaprInvoke {
 
 #[async_trait]
 impl InvokeBackend for DaprInvoke {
-    async fn call(&self, _caller: &str, app_id: &str, req: InvokeRequest) -> CapResult<InvokeResponse> {
+    async fn call(
+        &self,
+        _caller: &str,
+        app_id: &str,
+        req: InvokeRequest,
+    ) -> CapResult<InvokeResponse> {
         let method = Method::from_bytes(req.method.as_str().as_bytes())
             .map_err(|e| CapError::Invalid(e.to_string()))?;
         let path = format!("/v1.0/invoke/{}/method{}", segment(app_id), req.path);
@@ -44,6 +49,10 @@ impl InvokeBackend for DaprInvoke {
                 String::from_utf8_lossy(&body)
             )));
         }
-        Ok(InvokeResponse { status, headers, body })
+        Ok(InvokeResponse {
+            status,
+            headers,
+            body,
+        })
     }
 }

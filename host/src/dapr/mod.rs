@@ -3,6 +3,7 @@
 //! app id, so Dapr's own key prefixing namespaces state per component.
 
 pub mod invoke;
+pub mod outbox;
 pub mod pubsub;
 pub mod scheduler;
 pub mod secrets;
@@ -20,8 +21,6 @@ pub struct DaprNames {
     pub pubsub: String,
     pub state: String,
     pub secrets: String,
-    /// The topic Dapr's transactional outbox publishes to.
-    pub outbox_topic: String,
 }
 
 impl DaprNames {
@@ -31,7 +30,6 @@ impl DaprNames {
             pubsub: var("TODO_DAPR_PUBSUB", "pubsub"),
             state: var("TODO_DAPR_STATESTORE", "statestore"),
             secrets: var("TODO_DAPR_SECRETSTORE", "secretstore"),
-            outbox_topic: var("TODO_DAPR_OUTBOX_TOPIC", "todo-outbox"),
         }
     }
 }
@@ -80,7 +78,10 @@ impl DaprClient {
             return Ok(resp);
         }
         let body = resp.text().await.unwrap_or_default();
-        let message = format!("dapr {what}: {status}: {}", body.chars().take(500).collect::<String>());
+        let message = format!(
+            "dapr {what}: {status}: {}",
+            body.chars().take(500).collect::<String>()
+        );
         Err(match status {
             StatusCode::NOT_FOUND => CapError::NotFound,
             StatusCode::CONFLICT | StatusCode::PRECONDITION_FAILED => CapError::Conflict(message),
@@ -108,7 +109,10 @@ impl DaprClient {
                 return Ok(());
             }
             if start.elapsed() > timeout {
-                anyhow::bail!("the Dapr sidecar at {} is not ready after {timeout:?}", self.base);
+                anyhow::bail!(
+                    "the Dapr sidecar at {} is not ready after {timeout:?}",
+                    self.base
+                );
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }

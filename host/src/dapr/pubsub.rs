@@ -40,7 +40,10 @@ impl PubSubBackend for DaprPubSub {
             .collect();
         let req = self
             .dapr
-            .request(Method::POST, &format!("/v1.0-alpha1/publish/bulk/{pubsub}/{topic}"))
+            .request(
+                Method::POST,
+                &format!("/v1.0-alpha1/publish/bulk/{pubsub}/{topic}"),
+            )
             .json(&entries);
         let resp = self.dapr.send(req, "bulk publish").await?;
         // A partial failure lists the entries that did not make it.

@@ -30,7 +30,11 @@ pub fn job_data(job: &Job) -> Value {
 
 /// Reads a job record back (from `get` or a callback body).
 pub fn job_from_data(v: &Value) -> Option<Job> {
-    let v = if v.get("due").is_some() { v } else { v.get("data")? };
+    let v = if v.get("due").is_some() {
+        v
+    } else {
+        v.get("data")?
+    };
     // Dapr may hand the data back as a JSON string holding our JSON.
     if let Some(s) = v.as_str() {
         return job_from_data(&serde_json::from_str(s).ok()?);
@@ -69,7 +73,10 @@ impl SchedulerBackend for DaprScheduler {
         }
         let req = self
             .dapr
-            .request(Method::POST, &format!("/v1.0-alpha1/jobs/{}", segment(&job.name)))
+            .request(
+                Method::POST,
+                &format!("/v1.0-alpha1/jobs/{}", segment(&job.name)),
+            )
             .json(&body);
         self.dapr.send(req, "schedule job").await?;
         Ok(())
@@ -81,9 +88,10 @@ impl SchedulerBackend for DaprScheduler {
         if self.get(owner, name).await?.is_none() {
             return Err(CapError::NotFound);
         }
-        let req = self
-            .dapr
-            .request(Method::DELETE, &format!("/v1.0-alpha1/jobs/{}", segment(name)));
+        let req = self.dapr.request(
+            Method::DELETE,
+            &format!("/v1.0-alpha1/jobs/{}", segment(name)),
+        );
         self.dapr.send(req, "delete job").await?;
         Ok(())
     }
@@ -114,12 +122,18 @@ mod tests {
         let job = Job {
             name: "j".into(),
             due: 1_700_000_000_000,
-            repeat: Some(Repeat { every_ms: 500, times: Some(3) }),
+            repeat: Some(Repeat {
+                every_ms: 500,
+                times: Some(3),
+            }),
             data: vec![1, 2, 3],
         };
         let data = job_data(&job);
         assert_eq!(job_from_data(&data), Some(job.clone()));
-        assert_eq!(job_from_data(&json!({"data": data.clone()})), Some(job.clone()));
+        assert_eq!(
+            job_from_data(&json!({"data": data.clone()})),
+            Some(job.clone())
+        );
         assert_eq!(job_from_data(&json!({"data": data.to_string()})), Some(job));
     }
 }

@@ -1,34 +1,46 @@
 //! State over Dapr (`state.redis`, `state.postgresql`): ETags with
-//! first-write concurrency, bulk get, transactions, TTL.
-//!
-//! The outbox rides on Dapr's transactional outbox: each event becomes an
-//! upsert of an outbox record in the same state transaction; Dapr publishes
-//! every upserted item of a committed transaction to the store's outbox
-//! topic, and this host's relay (`runtime::pod`) forwards outbox records to
-//! their real topic and ignores the other items.
+//! first-write concurrency, create-only writes, bulk get, transactions,
+//! TTL, and the outbox (`super::outbox`).
 //!
 //! Values that are JSON are stored as JSON (readable with `redis-cli` or
 //! `psql`); other bytes are wrapped as `{"$bytes": "<base64>"}`.
+
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use base64::Engine as _;
 use reqwest::Method;
 use serde_json::{Value, json};
+use tokio::sync::OnceCell;
 
+use super::outbox::{Outbox, RecordStore};
 use super::{DaprClient, segment};
-use crate::capabilities::state::{Item, OutboxEvent, StateBackend, StateOp};
+use crate::capabilities::pubsub::PubSubBackend;
+use crate::capabilities::state::{Item, OutboxEvent, Precondition, StateBackend, StateOp};
 use crate::capabilities::{CapError, CapResult};
-use crate::cloudevent::Event;
 
-/// Key prefix of outbox records in the component's state.
-pub const OUTBOX_PREFIX: &str = "outbox:";
-/// Outbox records outlive their relaying by far, then expire.
-const OUTBOX_TTL_SECONDS: &str = "86400";
+/// The store behind the `statestore` component: they differ in how a
+/// create-only write is expressed.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum StoreKind {
+    /// `state.redis` writes a missing key whatever the ETag, and refuses an
+    /// existing one unless its version matches: ETag `-1` means "absent".
+    Redis,
+    /// `state.postgresql` inserts only, under first-write without an ETag.
+    Postgres,
+}
+
+struct Setup {
+    kind: StoreKind,
+    outbox: Arc<Outbox>,
+}
 
 pub struct DaprState {
     pub dapr: DaprClient,
-    /// The component id: the relay only forwards its own records.
+    /// The component id.
     pub publisher: String,
+    pub pubsub: Arc<dyn PubSubBackend>,
+    setup: OnceCell<Setup>,
 }
 
 pub fn encode_value(bytes: &[u8]) -> Value {
@@ -48,23 +60,131 @@ pub fn decode_value(v: &Value) -> Vec<u8> {
     serde_json::to_vec(v).expect("a JSON value serializes")
 }
 
-/// The record written for one outbox event.
-pub fn outbox_record(publisher: &str, topic: &str, event: &Event) -> Value {
-    json!({"outbox": 1, "publisher": publisher, "topic": topic, "event": event.to_json()})
+fn upsert(
+    kind: StoreKind,
+    key: &str,
+    value: Value,
+    pre: Option<&Precondition>,
+    ttl: Option<u32>,
+) -> Value {
+    let mut request = json!({"key": key, "value": value, "options": {"concurrency": "last-write"}});
+    match (pre, kind) {
+        (None, _) => {}
+        (Some(Precondition::EtagMatches(etag)), _) => {
+            request["etag"] = etag.as_str().into();
+            request["options"]["concurrency"] = "first-write".into();
+        }
+        (Some(Precondition::Absent), StoreKind::Redis) => {
+            request["etag"] = "-1".into();
+            request["options"]["concurrency"] = "first-write".into();
+        }
+        (Some(Precondition::Absent), StoreKind::Postgres) => {
+            request["options"]["concurrency"] = "first-write".into();
+        }
+    }
+    if let Some(ttl) = ttl {
+        request["metadata"] = json!({"ttlInSeconds": ttl.to_string()});
+    }
+    json!({"operation": "upsert", "request": request})
 }
 
-fn upsert(key: &str, value: Value, etag: Option<&str>, ttl: Option<String>) -> Value {
-    let mut request = json!({"key": key, "value": value});
+fn delete(key: &str, etag: Option<&str>) -> Value {
+    let mut request = json!({"key": key});
     if let Some(etag) = etag {
         request["etag"] = etag.into();
         request["options"] = json!({"concurrency": "first-write"});
-    } else {
-        request["options"] = json!({"concurrency": "last-write"});
     }
-    if let Some(ttl) = ttl {
-        request["metadata"] = json!({"ttlInSeconds": ttl});
+    json!({"operation": "delete", "request": request})
+}
+
+/// A failed create-only insert in PostgreSQL is not reported as an ETag
+/// error; it is still a conflict.
+fn conflict_if_not_inserted(e: CapError) -> CapError {
+    match e {
+        CapError::Unavailable(m) if m.contains("no item was updated") => CapError::Conflict(m),
+        other => other,
     }
-    json!({"operation": "upsert", "request": request})
+}
+
+impl DaprState {
+    pub fn new(dapr: DaprClient, publisher: String, pubsub: Arc<dyn PubSubBackend>) -> Arc<Self> {
+        Arc::new(DaprState {
+            dapr,
+            publisher,
+            pubsub,
+            setup: OnceCell::new(),
+        })
+    }
+
+    /// Once the sidecar is up: learns the store kind from Dapr's metadata
+    /// and recovers this pod's outbox lane.
+    pub async fn initialize(self: &Arc<Self>) -> anyhow::Result<()> {
+        let resp = self
+            .dapr
+            .send(self.dapr.request(Method::GET, "/v1.0/metadata"), "metadata")
+            .await?;
+        let meta: Value = resp.json().await?;
+        let ty = meta["components"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|c| c["name"] == self.dapr.names.state.as_str())
+            .and_then(|c| c["type"].as_str())
+            .unwrap_or_default()
+            .to_owned();
+        let kind = match ty.as_str() {
+            "state.redis" => StoreKind::Redis,
+            "state.postgresql" => StoreKind::Postgres,
+            other => anyhow::bail!(
+                "state store `{}` has type `{other}`; expected state.redis or state.postgresql",
+                self.dapr.names.state
+            ),
+        };
+        let lane = Outbox::lane_from_env(&self.publisher);
+        let outbox =
+            Outbox::recover(lane, self.as_ref(), self.pubsub.as_ref(), &self.publisher).await?;
+        let store: Arc<dyn RecordStore> = self.clone();
+        outbox.spawn_retry(store, self.pubsub.clone(), self.publisher.clone());
+        let _ = self.setup.set(Setup { kind, outbox });
+        tracing::info!(store = %ty, "state store ready");
+        Ok(())
+    }
+
+    fn setup(&self) -> CapResult<&Setup> {
+        self.setup
+            .get()
+            .ok_or_else(|| CapError::Unavailable("the state store is not initialized yet".into()))
+    }
+
+    async fn transaction(&self, operations: Vec<Value>) -> CapResult<()> {
+        let store = segment(&self.dapr.names.state);
+        let req = self
+            .dapr
+            .request(Method::POST, &format!("/v1.0/state/{store}/transaction"))
+            .json(&json!({"operations": operations}));
+        self.dapr
+            .send(req, "state transaction")
+            .await
+            .map(drop)
+            .map_err(conflict_if_not_inserted)
+    }
+}
+
+#[async_trait]
+impl RecordStore for DaprState {
+    async fn get_values(&self, keys: Vec<String>) -> CapResult<Vec<Option<Vec<u8>>>> {
+        let items = self.get_bulk("", keys).await?;
+        Ok(items.into_iter().map(|i| i.map(|i| i.value)).collect())
+    }
+
+    async fn put(&self, key: &str, value: Vec<u8>) -> CapResult<()> {
+        let op = upsert(StoreKind::Postgres, key, encode_value(&value), None, None);
+        self.transaction(vec![op]).await
+    }
+
+    async fn remove(&self, key: &str) -> CapResult<()> {
+        self.transaction(vec![delete(key, None)]).await
+    }
 }
 
 #[async_trait]
@@ -72,9 +192,10 @@ impl StateBackend for DaprState {
     async fn get_bulk(&self, _ns: &str, keys: Vec<String>) -> CapResult<Vec<Option<Item>>> {
         let store = segment(&self.dapr.names.state);
         if let [key] = keys.as_slice() {
-            let req = self
-                .dapr
-                .request(Method::GET, &format!("/v1.0/state/{store}/{}", segment(key)));
+            let req = self.dapr.request(
+                Method::GET,
+                &format!("/v1.0/state/{store}/{}", segment(key)),
+            );
             let resp = self.dapr.send(req, "get state").await?;
             if resp.status() == reqwest::StatusCode::NO_CONTENT {
                 return Ok(vec![None]);
@@ -113,7 +234,9 @@ impl StateBackend for DaprState {
             if let Some(err) = item.get("error").and_then(Value::as_str) {
                 return Err(CapError::Unavailable(format!("dapr bulk get: {err}")));
             }
-            let Some(key) = item["key"].as_str() else { continue };
+            let Some(key) = item["key"].as_str() else {
+                continue;
+            };
             if let Some(data) = item.get("data").filter(|d| !d.is_null()) {
                 let etag = item["etag"].as_str().unwrap_or_default().to_owned();
                 found.insert(key.to_owned(), (decode_value(data), etag));
@@ -122,52 +245,56 @@ impl StateBackend for DaprState {
         Ok(keys
             .into_iter()
             .map(|key| {
-                found.remove(&key).map(|(value, etag)| Item { key, value, etag })
+                found
+                    .remove(&key)
+                    .map(|(value, etag)| Item { key, value, etag })
             })
             .collect())
     }
 
-    async fn transact(&self, _ns: &str, ops: Vec<StateOp>, events: Vec<OutboxEvent>) -> CapResult<()> {
-        let store = segment(&self.dapr.names.state);
-        // One plain write needs no transaction (and publishes nothing).
-        if events.is_empty()
-            && let [StateOp::Set { key, value, etag, ttl_seconds }] = ops.as_slice()
-        {
-            let mut item = upsert(key, encode_value(value), etag.as_deref(), ttl_seconds.map(|t| t.to_string()))["request"].clone();
-            item["options"]["consistency"] = "strong".into();
-            let req = self
-                .dapr
-                .request(Method::POST, &format!("/v1.0/state/{store}"))
-                .json(&json!([item]));
-            self.dapr.send(req, "save state").await?;
-            return Ok(());
-        }
+    async fn transact(
+        &self,
+        _ns: &str,
+        ops: Vec<StateOp>,
+        events: Vec<OutboxEvent>,
+    ) -> CapResult<()> {
+        let setup = self.setup()?;
         let mut operations: Vec<Value> = ops
             .iter()
             .map(|op| match op {
-                StateOp::Set { key, value, etag, ttl_seconds } => {
-                    upsert(key, encode_value(value), etag.as_deref(), ttl_seconds.map(|t| t.to_string()))
-                }
-                StateOp::Delete { key, etag } => {
-                    let mut request = json!({"key": key});
-                    if let Some(etag) = etag {
-                        request["etag"] = etag.as_str().into();
-                        request["options"] = json!({"concurrency": "first-write"});
-                    }
-                    json!({"operation": "delete", "request": request})
-                }
+                StateOp::Set {
+                    key,
+                    value,
+                    precondition,
+                    ttl_seconds,
+                } => upsert(
+                    setup.kind,
+                    key,
+                    encode_value(value),
+                    precondition.as_ref(),
+                    *ttl_seconds,
+                ),
+                StateOp::Delete { key, etag } => delete(key, etag.as_deref()),
             })
             .collect();
-        for e in &events {
-            let key = format!("{OUTBOX_PREFIX}{}", e.event.id);
-            let record = outbox_record(&self.publisher, &e.topic, &e.event);
-            operations.push(upsert(&key, record, None, Some(OUTBOX_TTL_SECONDS.into())));
+        if events.is_empty() {
+            return self.transaction(operations).await;
         }
-        let req = self
-            .dapr
-            .request(Method::POST, &format!("/v1.0/state/{store}/transaction"))
-            .json(&json!({"operations": operations}));
-        self.dapr.send(req, "state transaction").await?;
+        let (seq, key, record) = setup.outbox.record(&self.publisher, &events).await;
+        operations.push(upsert(setup.kind, &key, record, None, None));
+        if let Err(e) = self.transaction(operations).await {
+            setup.outbox.abandon(seq).await;
+            return Err(e);
+        }
+        // Committed: the events are safe in the record. A failed relay is
+        // retried in the background, so the caller sees success.
+        if let Err(e) = setup
+            .outbox
+            .relay(seq, events, self, self.pubsub.as_ref(), &self.publisher)
+            .await
+        {
+            tracing::warn!("outbox relay failed, will retry: {e}");
+        }
         Ok(())
     }
 }

@@ -9,7 +9,7 @@ use redb::{ReadableTable, WriteTransaction};
 
 use super::db::{Db, STATE, Touched, next_counter};
 use super::log;
-use crate::capabilities::state::{Item, OutboxEvent, StateBackend, StateOp};
+use crate::capabilities::state::{Item, OutboxEvent, Precondition, StateBackend, StateOp};
 use crate::capabilities::{CapError, CapResult};
 use crate::runtime::now_ms;
 
@@ -124,13 +124,20 @@ fn apply(
                     None => None,
                 },
             };
-            let expected = match op {
-                StateOp::Set { etag, .. } | StateOp::Delete { etag, .. } => etag,
+            let ok = match op {
+                StateOp::Set { precondition, .. } => match precondition {
+                    None => true,
+                    Some(Precondition::EtagMatches(e)) => current.as_deref() == Some(e.as_str()),
+                    Some(Precondition::Absent) => current.is_none(),
+                },
+                StateOp::Delete { etag, .. } => etag
+                    .as_ref()
+                    .is_none_or(|e| current.as_deref() == Some(e.as_str())),
             };
-            if let Some(expected) = expected
-                && current.as_deref() != Some(expected.as_str())
-            {
-                return Err(CapError::Conflict(format!("ETag mismatch for key {key:?}")));
+            if !ok {
+                return Err(CapError::Conflict(format!(
+                    "precondition failed for key {key:?}"
+                )));
             }
             let after = match op {
                 StateOp::Set { .. } => Some(String::from("pending")),

@@ -1,6 +1,6 @@
 //! Pod mode: one component per host beside a Dapr sidecar. The app port
 //! serves the component's HTTP routes plus what Dapr calls: the
-//! subscription list, event deliveries, job callbacks and the outbox relay.
+//! subscription list, event deliveries and job callbacks.
 
 use std::sync::Arc;
 
@@ -23,7 +23,6 @@ pub struct Pod {
     pub front: Arc<Front>,
     pub component: String,
     pub pubsub_name: String,
-    pub outbox_topic: String,
     /// `APP_API_TOKEN`: only the sidecar may call the Dapr-facing routes.
     pub app_token: Option<String>,
 }
@@ -33,7 +32,6 @@ pub fn router(pod: Arc<Pod>) -> Router {
         .route("/dapr/subscribe", get(subscriptions))
         .route("/events/{topic}", post(event))
         .route("/job/{name}", post(job))
-        .route("/outbox", post(outbox))
         .with_state(pod.clone());
     dapr.merge(super::http::router(pod.front.clone()))
 }
@@ -53,12 +51,17 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 }
 
 fn unauthorized() -> Response {
-    error(StatusCode::UNAUTHORIZED, "unauthorized", "missing or wrong dapr-api-token", None)
+    error(
+        StatusCode::UNAUTHORIZED,
+        "unauthorized",
+        "missing or wrong dapr-api-token",
+        None,
+    )
 }
 
 /// The subscriptions of this component, from spin.toml.
 pub fn subscription_list(pod: &Pod) -> Value {
-    let mut subs: Vec<Value> = pod
+    let subs: Vec<Value> = pod
         .front
         .runtime
         .manifest
@@ -75,7 +78,6 @@ pub fn subscription_list(pod: &Pod) -> Value {
             })
         })
         .collect();
-    subs.push(json!({"pubsubname": pod.pubsub_name, "topic": pod.outbox_topic, "route": "/outbox"}));
     Value::Array(subs)
 }
 
@@ -87,7 +89,12 @@ fn status(s: &str) -> Response {
     axum::Json(json!({"status": s})).into_response()
 }
 
-async fn event(State(pod): State<Arc<Pod>>, Path(topic): Path<String>, headers: HeaderMap, body: Bytes) -> Response {
+async fn event(
+    State(pod): State<Arc<Pod>>,
+    Path(topic): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     if !authorized(&pod, &headers) {
         return unauthorized();
     }
@@ -98,7 +105,12 @@ async fn event(State(pod): State<Arc<Pod>>, Path(topic): Path<String>, headers: 
             return status("DROP");
         }
     };
-    match pod.front.runtime.deliver_event(&pod.component, &topic, event).await {
+    match pod
+        .front
+        .runtime
+        .deliver_event(&pod.component, &topic, event)
+        .await
+    {
         Ok(Delivery::Success) => status("SUCCESS"),
         Ok(Delivery::Retry(why)) => {
             tracing::warn!(topic = %topic, "handler asked to retry: {why}");
@@ -115,12 +127,19 @@ async fn event(State(pod): State<Arc<Pod>>, Path(topic): Path<String>, headers: 
     }
 }
 
-async fn job(State(pod): State<Arc<Pod>>, Path(name): Path<String>, headers: HeaderMap, body: Bytes) -> Response {
+async fn job(
+    State(pod): State<Arc<Pod>>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     if !authorized(&pod, &headers) {
         return unauthorized();
     }
     let fired_at = now_ms();
-    let record = serde_json::from_slice::<Value>(&body).ok().and_then(|v| job_from_data(&v));
+    let record = serde_json::from_slice::<Value>(&body)
+        .ok()
+        .and_then(|v| job_from_data(&v));
     let Some(job) = record else {
         tracing::error!(job = %name, "job callback without our job record; ignored");
         return StatusCode::OK.into_response();
@@ -141,43 +160,11 @@ async fn job(State(pod): State<Arc<Pod>>, Path(name): Path<String>, headers: Hea
     match pod.front.runtime.run_job(&pod.component, fired).await {
         Ok(Ok(())) => StatusCode::OK.into_response(),
         Ok(Err(why)) => error(StatusCode::INTERNAL_SERVER_ERROR, "job_failed", &why, None),
-        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, "job_failed", &e.to_string(), None),
-    }
-}
-
-/// Forwards this component's outbox records to their topics. Dapr's outbox
-/// publishes every item a transaction upserts; the rest are acknowledged.
-async fn outbox(State(pod): State<Arc<Pod>>, headers: HeaderMap, body: Bytes) -> Response {
-    if !authorized(&pod, &headers) {
-        return unauthorized();
-    }
-    let Ok(envelope) = serde_json::from_slice::<Value>(&body) else {
-        return status("DROP");
-    };
-    let record = match envelope.get("data") {
-        Some(Value::String(s)) => serde_json::from_str(s).unwrap_or(Value::Null),
-        Some(v) => v.clone(),
-        None => Value::Null,
-    };
-    if record["outbox"] != 1 || record["publisher"] != pod.component.as_str() {
-        return status("SUCCESS");
-    }
-    let (Some(topic), Ok(event)) = (record["topic"].as_str(), Event::from_json(&record["event"])) else {
-        tracing::error!("malformed outbox record dropped");
-        return status("DROP");
-    };
-    let publish = pod
-        .front
-        .runtime
-        .backends
-        .pubsub
-        .publish(&pod.component, topic, vec![event])
-        .await;
-    match publish {
-        Ok(()) => status("SUCCESS"),
-        Err(e) => {
-            tracing::warn!(topic, "outbox relay publish failed, will retry: {e}");
-            status("RETRY")
-        }
+        Err(e) => error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "job_failed",
+            &e.to_string(),
+            None,
+        ),
     }
 }

@@ -1,0 +1,16 @@
+//! Chat API: the REST front door and the only writer of tasks. Business
+//! logic lives in plain modules tested natively against `MemoryKv`; the
+//! WIT glue is in `component` and only exists in the wasm build.
+
+pub mod api;
+pub mod context;
+pub mod store;
+pub mod tasks;
+
+#[cfg(target_arch = "wasm32")]
+mod bindings;
+#[cfg(target_arch = "wasm32")]
+mod component;
+
+/// CloudEvent `source` of everything this service publishes.
+pub const SOURCE: &str = "chat-api";

@@ -1,0 +1,20 @@
+//! Domain code shared by the Todo components: the CloudEvent model and its
+//! JSON form, topic and event-type names, plain HTTP types with the shared
+//! error shape, the state capability as a trait (with an in-memory
+//! implementation for tests), and macros that generate the WIT glue in each
+//! component crate.
+
+pub mod event;
+mod event_json;
+mod glue;
+pub mod handler;
+pub mod http;
+pub mod kv;
+pub mod memory_kv;
+pub mod topics;
+
+pub use event::{CloudEvent, EventBuilder, EventError, EventOrigin};
+pub use handler::HandlerError;
+pub use http::{ApiError, Request, Response};
+pub use kv::{KeyValue, KvError, Op, OutboxEvent, Precondition, SetOptions, Versioned};
+pub use memory_kv::MemoryKv;

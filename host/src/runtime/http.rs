@@ -100,12 +100,17 @@ async fn dispatch(State(front): State<Arc<Front>>, req: Request) -> Response {
     let body = match axum::body::to_bytes(body, front.max_body_bytes).await {
         Ok(b) => b,
         Err(_) => {
-            return error(
+            let mut resp = error(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "body_too_large",
                 &format!("request body exceeds {} bytes", front.max_body_bytes),
                 Some(&request_id),
             );
+            // The rest of the body was never read: the connection cannot
+            // carry another request.
+            resp.headers_mut()
+                .insert(http::header::CONNECTION, HeaderValue::from_static("close"));
+            return resp;
         }
     };
     parts.headers.insert(

@@ -65,11 +65,12 @@ impl Infra {
     }
 }
 
-/// Which Dapr state store a component uses: durable data in PostgreSQL.
-fn state_store_of(component: &str) -> &'static str {
+/// Which Dapr state store a component uses (overlay file, component
+/// name): durable data in PostgreSQL, the rest in Redis.
+fn state_store_of(component: &str) -> (&'static str, &'static str) {
     match component {
-        "chat-api" | "audit" => "statestore-postgresql.yaml",
-        _ => "statestore-redis.yaml",
+        "chat-api" | "audit" => ("statestore-postgresql.yaml", "statestore-durable"),
+        _ => ("statestore-redis.yaml", "statestore"),
     }
 }
 
@@ -177,7 +178,11 @@ impl RealStack {
             ("SECRETS_FILE", secrets.as_str()),
         ];
         let local = workspace_root().join("dapr/local");
-        for file in ["pubsub.yaml", "secretstore.yaml", state_store_of(component)] {
+        for file in [
+            "pubsub.yaml",
+            "secretstore.yaml",
+            state_store_of(component).0,
+        ] {
             let template = std::fs::read_to_string(local.join(file))?;
             std::fs::write(res.join(file), fill(&template, &vars))?;
         }
@@ -202,6 +207,7 @@ impl RealStack {
             .env("DAPR_HTTP_PORT", pod.dapr_http_port.to_string())
             .env("DAPR_API_TOKEN", DAPR_TOKEN)
             .env("APP_API_TOKEN", APP_TOKEN)
+            .env("TODO_DAPR_STATESTORE", state_store_of(&pod.component).1)
             .env("TODO_LOG_FORMAT", "text")
             .stdout(Stdio::null())
             .stderr(Stdio::from(log))

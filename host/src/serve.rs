@@ -18,7 +18,7 @@ use crate::dapr::secrets::DaprSecrets;
 use crate::dapr::state::DaprState;
 use crate::dapr::{DaprClient, DaprNames};
 use crate::manifest::Manifest;
-use crate::runtime::http::Front;
+use crate::runtime::http::{Front, Invocation};
 use crate::runtime::pod::{Pod, router};
 use crate::runtime::websocket::Sockets;
 use crate::runtime::{Runtime, now_ms};
@@ -76,6 +76,10 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
         runtime,
         ready: false.into(),
         max_body_bytes: opts.max_body_bytes,
+        invocation: Some(Invocation {
+            component: opts.component.clone(),
+            app_token: opts.app_api_token.clone(),
+        }),
     });
     let pod = Arc::new(Pod {
         front: front.clone(),

@@ -94,6 +94,7 @@ pub async fn up(opts: UpOptions) -> anyhow::Result<()> {
         runtime: app.runtime.clone(),
         ready: false.into(),
         max_body_bytes: opts.max_body_bytes,
+        invocation: None,
     });
     app.start_background();
     if opts.hot_swap {

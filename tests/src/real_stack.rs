@@ -67,7 +67,10 @@ impl Infra {
 
 /// Which Dapr state store a component uses (overlay file, component
 /// name): durable data in PostgreSQL, the rest in Redis.
-fn state_store_of(component: &str) -> (&'static str, &'static str) {
+fn state_store_of(component: &str, durable: &[String]) -> (&'static str, &'static str) {
+    if durable.iter().any(|d| d == component) {
+        return ("statestore-postgresql.yaml", "statestore-durable");
+    }
     match component {
         "chat-api" | "audit" => ("statestore-postgresql.yaml", "statestore-durable"),
         _ => ("statestore-redis.yaml", "statestore"),
@@ -90,6 +93,7 @@ pub struct RealStack {
     manifest: PathBuf,
     pub pods: Vec<Pod>,
     routes: Vec<(String, String)>,
+    durable: Vec<String>,
     _turn: Turn,
 }
 
@@ -113,6 +117,12 @@ fn fill(template: &str, vars: &[(&str, &str)]) -> String {
 impl RealStack {
     /// Starts a pod for every component of `manifest`.
     pub fn start(infra: Infra, manifest: &Path) -> Result<Self> {
+        Self::start_with(infra, manifest, &[])
+    }
+
+    /// Like [`RealStack::start`], with `durable` components also on the
+    /// PostgreSQL store.
+    pub fn start_with(infra: Infra, manifest: &Path, durable: &[&str]) -> Result<Self> {
         let turn = Turn::take();
         let text = std::fs::read_to_string(manifest)?;
         let parsed: toml::Table = text.parse()?;
@@ -145,6 +155,7 @@ impl RealStack {
             manifest: manifest.to_path_buf(),
             pods: Vec::new(),
             routes,
+            durable: durable.iter().map(|s| s.to_string()).collect(),
             _turn: turn,
         };
         for component in components {
@@ -181,7 +192,7 @@ impl RealStack {
         for file in [
             "pubsub.yaml",
             "secretstore.yaml",
-            state_store_of(component).0,
+            state_store_of(component, &self.durable).0,
         ] {
             let template = std::fs::read_to_string(local.join(file))?;
             std::fs::write(res.join(file), fill(&template, &vars))?;
@@ -192,6 +203,7 @@ impl RealStack {
     fn start_pod(&mut self, i: usize) -> Result<()> {
         let scheduler = self.infra.scheduler.clone();
         let manifest = self.manifest.clone();
+        let store_name = state_store_of(&self.pods[i].component, &self.durable).1;
         let pod = &mut self.pods[i];
         std::fs::create_dir_all(&pod.dir)?;
         let log = std::fs::OpenOptions::new()
@@ -207,7 +219,7 @@ impl RealStack {
             .env("DAPR_HTTP_PORT", pod.dapr_http_port.to_string())
             .env("DAPR_API_TOKEN", DAPR_TOKEN)
             .env("APP_API_TOKEN", APP_TOKEN)
-            .env("TODO_DAPR_STATESTORE", state_store_of(&pod.component).1)
+            .env("TODO_DAPR_STATESTORE", store_name)
             .env("TODO_LOG_FORMAT", "text")
             .stdout(Stdio::null())
             .stderr(Stdio::from(log))

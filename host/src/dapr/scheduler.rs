@@ -28,16 +28,18 @@ pub fn job_data(job: &Job) -> Value {
     })
 }
 
-/// Reads a job record back (from `get` or a callback body).
+/// Reads a job record back from a `get` answer (`{"data": {"@type": ...,
+/// "value": record}}`) or a callback body (the record, possibly as a JSON
+/// string): whichever wrapping Dapr used.
 pub fn job_from_data(v: &Value) -> Option<Job> {
-    let v = if v.get("due").is_some() {
-        v
-    } else {
-        v.get("data")?
-    };
-    // Dapr may hand the data back as a JSON string holding our JSON.
     if let Some(s) = v.as_str() {
         return job_from_data(&serde_json::from_str(s).ok()?);
+    }
+    if v.get("due").is_none() {
+        return v
+            .get("data")
+            .or_else(|| v.get("value"))
+            .and_then(job_from_data);
     }
     let data = base64::engine::general_purpose::STANDARD
         .decode(v["data"].as_str().unwrap_or_default())
@@ -134,6 +136,12 @@ mod tests {
             job_from_data(&json!({"data": data.clone()})),
             Some(job.clone())
         );
-        assert_eq!(job_from_data(&json!({"data": data.to_string()})), Some(job));
+        assert_eq!(
+            job_from_data(&json!({"data": data.to_string()})),
+            Some(job.clone())
+        );
+        let get_answer = json!({"name": "j", "data": {
+            "@type": "type.googleapis.com/google.protobuf.Value", "value": data}});
+        assert_eq!(job_from_data(&get_answer), Some(job));
     }
 }

@@ -97,11 +97,21 @@ fn delete(key: &str, etag: Option<&str>) -> Value {
     json!({"operation": "delete", "request": request})
 }
 
-/// A failed create-only insert in PostgreSQL is not reported as an ETag
-/// error; it is still a conflict.
-fn conflict_if_not_inserted(e: CapError) -> CapError {
+/// Inside a transaction the stores report a failed precondition as a
+/// generic transaction error: Redis's scripts say "failed to set key" /
+/// "failed to delete", PostgreSQL "no item was updated" or an ETag
+/// mismatch. Those are conflicts, not outages.
+fn conflict_if_precondition_failed(e: CapError) -> CapError {
+    const SIGNS: &[&str] = &[
+        "failed to set key",
+        "failed to delete",
+        "no item was updated",
+        "etag mismatch",
+    ];
     match e {
-        CapError::Unavailable(m) if m.contains("no item was updated") => CapError::Conflict(m),
+        CapError::Unavailable(m) if SIGNS.iter().any(|s| m.to_lowercase().contains(s)) => {
+            CapError::Conflict(m)
+        }
         other => other,
     }
 }
@@ -166,7 +176,7 @@ impl DaprState {
             .send(req, "state transaction")
             .await
             .map(drop)
-            .map_err(conflict_if_not_inserted)
+            .map_err(conflict_if_precondition_failed)
     }
 }
 
@@ -259,6 +269,23 @@ impl StateBackend for DaprState {
         events: Vec<OutboxEvent>,
     ) -> CapResult<()> {
         let setup = self.setup()?;
+        // Redis runs a transaction as MULTI/EXEC of one script per key: a
+        // failed precondition fails its own key only and the rest commit.
+        // Refuse rather than break all-or-nothing.
+        let guarded = ops.iter().any(|op| match op {
+            StateOp::Set { precondition, .. } => precondition.is_some(),
+            StateOp::Delete { etag, .. } => etag.is_some(),
+        });
+        if setup.kind == StoreKind::Redis
+            && guarded
+            && ops.len() + usize::from(!events.is_empty()) > 1
+        {
+            return Err(CapError::Invalid(
+                "the Redis state store cannot apply ETag or create-only checks atomically across keys; \
+                 use a single key or the PostgreSQL store"
+                    .into(),
+            ));
+        }
         let mut operations: Vec<Value> = ops
             .iter()
             .map(|op| match op {

@@ -26,6 +26,41 @@ pub struct Front {
     pub runtime: Arc<Runtime>,
     pub ready: AtomicBool,
     pub max_body_bytes: usize,
+    /// Pod mode only: service invocations from the sidecar.
+    pub invocation: Option<Invocation>,
+}
+
+/// In pod mode the sidecar delivers service invocations to the app port.
+/// They reach the component whatever its public routes, as a direct call
+/// does in-process, but only from the sidecar: they must carry
+/// `dapr-caller-app-id` and, when configured, the app API token.
+pub struct Invocation {
+    pub component: String,
+    pub app_token: Option<String>,
+}
+
+impl Invocation {
+    pub fn from_sidecar(&self, headers: &http::HeaderMap) -> bool {
+        headers.contains_key("dapr-caller-app-id") && token_ok(self.app_token.as_deref(), headers)
+    }
+}
+
+/// Whether `headers` carry the expected `dapr-api-token` (compared in
+/// constant time); always true when no token is configured.
+pub fn token_ok(expected: Option<&str>, headers: &http::HeaderMap) -> bool {
+    let Some(expected) = expected else {
+        return true;
+    };
+    let given = headers
+        .get("dapr-api-token")
+        .map(|v| v.as_bytes())
+        .unwrap_or_default();
+    given.len() == expected.len()
+        && given
+            .iter()
+            .zip(expected.as_bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
 }
 
 pub fn router(front: Arc<Front>) -> Router {
@@ -88,7 +123,13 @@ pub fn route<'a>(runtime: &'a Runtime, path: &str) -> Option<&'a str> {
 
 async fn dispatch(State(front): State<Arc<Front>>, req: Request) -> Response {
     let request_id = uuid::Uuid::new_v4().to_string();
-    let Some(component) = route(&front.runtime, req.uri().path()).map(str::to_owned) else {
+    let invoked = front
+        .invocation
+        .as_ref()
+        .filter(|i| i.from_sidecar(req.headers()))
+        .map(|i| i.component.as_str());
+    let routed = route(&front.runtime, req.uri().path()).or(invoked);
+    let Some(component) = routed.map(str::to_owned) else {
         return error(
             StatusCode::NOT_FOUND,
             "not_found",

@@ -37,17 +37,7 @@ pub fn router(pod: Arc<Pod>) -> Router {
 }
 
 fn authorized(pod: &Pod, headers: &HeaderMap) -> bool {
-    match &pod.app_token {
-        None => true,
-        Some(token) => headers
-            .get("dapr-api-token")
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| constant_time_eq(v.as_bytes(), token.as_bytes())),
-    }
-}
-
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    super::http::token_ok(pod.app_token.as_deref(), headers)
 }
 
 fn unauthorized() -> Response {

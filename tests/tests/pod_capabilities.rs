@@ -1,0 +1,197 @@
+//! Every capability of the host in pod mode, through the probe fixture
+//! component on the real stack (todo-host serve + daprd, Redis, Kafka, the
+//! Dapr Scheduler): what the in-process host tests show for the embedded
+//! backends, shown here for the Dapr ones.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use todo_tests::real_stack::{Infra, RealStack};
+use todo_tests::stack::Stack;
+use todo_tests::{Scratch, eventually, now_ms, wasm};
+
+const WAIT: Duration = Duration::from_secs(60);
+
+struct Probe {
+    _scratch: Scratch,
+    stack: RealStack,
+    http: reqwest::Client,
+}
+
+fn start() -> Option<Probe> {
+    let Some(infra) = Infra::from_env() else {
+        eprintln!("note: TODO_STACK_* not set, pod-mode capability tests skipped");
+        return None;
+    };
+    let scratch = Scratch::new();
+    let source = scratch.install(&wasm("fixtures/probe.wasm"), "probe.wasm");
+    let manifest = scratch.write(
+        "spin.toml",
+        &format!(
+            r#"
+spin_manifest_version = 2
+[application]
+name = "probe-pods"
+[[trigger.http]]
+route = "/cmd"
+component = "probe"
+[[trigger.http]]
+route = "/log/..."
+component = "probe"
+[[trigger.job]]
+component = "probe"
+[component.probe]
+source = "{src}"
+[component.probe2]
+source = "{src}"
+"#,
+            src = source.display()
+        ),
+    );
+    // PostgreSQL: Dapr's Redis store cannot roll back a multi-key
+    // transaction whose precondition fails (the host refuses those).
+    let stack = RealStack::start_with(infra, &manifest, &["probe"]).expect("probe pods start");
+    Some(Probe {
+        _scratch: scratch,
+        stack,
+        http: reqwest::Client::new(),
+    })
+}
+
+impl Probe {
+    async fn cmd(&self, command: Value) -> Result<Value, String> {
+        let resp = self
+            .http
+            .post(self.stack.url("/cmd"))
+            .json(&command)
+            .send()
+            .await
+            .expect("POST /cmd");
+        assert_eq!(resp.status(), 200, "{command}");
+        let body: Value = resp.json().await.expect("JSON");
+        match body.get("err") {
+            Some(err) => Err(err["kind"].as_str().unwrap_or_default().to_owned()),
+            None => Ok(body["ok"].clone()),
+        }
+    }
+
+    async fn jobs(&self, name: &str) -> Vec<Value> {
+        let resp = self
+            .http
+            .get(self.stack.url("/log/jobs"))
+            .send()
+            .await
+            .unwrap();
+        let log: Vec<Value> = resp.json().await.unwrap();
+        log.into_iter().filter(|j| j["name"] == name).collect()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn state_over_dapr_checks_etags_creates_only_once_and_is_transactional() {
+    let Some(p) = start() else { return };
+    let key = format!("k-{}", now_ms());
+    p.cmd(json!({"op": "set", "key": key, "value": "one", "absent": true}))
+        .await
+        .unwrap();
+    assert_eq!(
+        p.cmd(json!({"op": "set", "key": key, "value": "again", "absent": true}))
+            .await,
+        Err("conflict".into()),
+        "a create-only write of an existing key must conflict"
+    );
+    let item = p.cmd(json!({"op": "get", "key": key})).await.unwrap();
+    assert_eq!(item["value"], "one");
+    let etag = item["etag"].as_str().unwrap().to_owned();
+    p.cmd(json!({"op": "set", "key": key, "value": "two", "etag": etag}))
+        .await
+        .unwrap();
+    assert_eq!(
+        p.cmd(json!({"op": "set", "key": key, "value": "three", "etag": etag}))
+            .await,
+        Err("conflict".into())
+    );
+
+    // A failing precondition aborts the whole transaction.
+    let other = format!("{key}-other");
+    let failed = p
+        .cmd(json!({"op": "transact", "ops": [
+            {"set": {"key": other, "value": "x"}},
+            {"set": {"key": key, "value": "y", "absent": true}}], "events": []}))
+        .await;
+    assert_eq!(failed, Err("conflict".into()));
+    assert_eq!(
+        p.cmd(json!({"op": "get", "key": other})).await.unwrap(),
+        Value::Null
+    );
+    assert_eq!(
+        p.cmd(json!({"op": "get", "key": key})).await.unwrap()["value"],
+        "two"
+    );
+
+    let items = p
+        .cmd(json!({"op": "get_bulk", "keys": [key, other]}))
+        .await
+        .unwrap();
+    assert_eq!(items[0]["value"], "two");
+    assert_eq!(items[1], Value::Null);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn jobs_over_dapr_fire_not_before_their_instant_and_cancel_is_final() {
+    let Some(p) = start() else { return };
+    let suffix = now_ms();
+    let (on_time, cancelled) = (format!("on-time-{suffix}"), format!("cancelled-{suffix}"));
+    let due = now_ms() + 2_000;
+    p.cmd(json!({"op": "schedule", "name": on_time, "due": due, "data": "hello"}))
+        .await
+        .unwrap();
+    p.cmd(json!({"op": "schedule", "name": cancelled, "due": due}))
+        .await
+        .unwrap();
+    let job = p
+        .cmd(json!({"op": "get_job", "name": on_time}))
+        .await
+        .unwrap();
+    assert_eq!(job["due"], due);
+    p.cmd(json!({"op": "cancel", "name": cancelled}))
+        .await
+        .unwrap();
+    assert_eq!(
+        p.cmd(json!({"op": "cancel", "name": cancelled})).await,
+        Err("not-found".into())
+    );
+
+    let fired = eventually("the job to fire through Dapr", WAIT, || async {
+        let f = p.jobs(&on_time).await;
+        (!f.is_empty()).then_some(f)
+    })
+    .await;
+    assert_eq!(fired.len(), 1, "{fired:?}");
+    assert!(fired[0]["fired_at"].as_u64().unwrap() >= due, "{fired:?}");
+    assert_eq!(fired[0]["data"], "hello");
+    assert_eq!(fired[0]["late"], false);
+    // Both were due at the same instant: the cancelled one had its chance.
+    assert!(p.jobs(&cancelled).await.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn invocation_and_secrets_go_through_the_sidecar() {
+    let Some(p) = start() else { return };
+    let resp = p
+        .cmd(json!({"op": "invoke", "app": "probe2", "method": "GET", "path": "/version"}))
+        .await
+        .unwrap();
+    assert_eq!(resp["status"], 200, "{resp}");
+    assert_eq!(resp["body"], "v1");
+    let secret = p
+        .cmd(json!({"op": "secret", "name": "greeting"}))
+        .await
+        .unwrap();
+    assert_eq!(secret, "hello from the secret store");
+    assert_eq!(
+        p.cmd(json!({"op": "secret", "name": "no-such-secret"}))
+            .await,
+        Err("not-found".into())
+    );
+}

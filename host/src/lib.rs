@@ -9,6 +9,7 @@ pub mod components;
 pub mod dapr;
 pub mod embedded;
 pub mod manifest;
+pub mod metrics;
 pub mod runtime;
 pub mod sandbox;
 pub mod serve;

@@ -18,6 +18,19 @@ async fn every_subscribing_component_receives_the_event() {
     })
     .await;
     assert_eq!(count(&seen, "probe-fanout", "fan-1"), 1);
+
+    // Both deliveries are counted in the host's Prometheus metrics.
+    let (status, metrics) = p.get("/metrics").await;
+    assert_eq!(status, 200);
+    for component in ["probe", "probe2"] {
+        let line = format!(
+            "todo_events_in_total{{component=\"{component}\",outcome=\"success\",topic=\"probe-fanout\"}} 1"
+        );
+        assert!(metrics.contains(&line), "{line} missing from:\n{metrics}");
+    }
+    assert!(
+        metrics.contains("todo_events_out_total{component=\"probe\",topic=\"probe-fanout\"} 1")
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -31,6 +31,13 @@ pub fn check_topic(topic: &str) -> CapResult<()> {
     }
 }
 
+pub fn count_out(component: &str, topic: &str, n: usize) {
+    crate::metrics::METRICS
+        .events_out
+        .with_label_values(&[component, topic])
+        .inc_by(n as u64);
+}
+
 fn prepare(events: Vec<WitEvent>) -> CapResult<Vec<Event>> {
     events
         .into_iter()
@@ -50,16 +57,21 @@ impl wit::Host for HostState {
         self.backends
             .pubsub
             .publish(&self.component, &topic, events)
-            .await
+            .await?;
+        count_out(&self.component, &topic, 1);
+        Ok(())
     }
 
     #[instrument(skip_all, fields(component = %self.component, topic = %topic, events = events.len()))]
     async fn publish_batch(&mut self, topic: String, events: Vec<WitEvent>) -> CapResult<()> {
         check_topic(&topic)?;
         let events = prepare(events)?;
+        let n = events.len();
         self.backends
             .pubsub
             .publish(&self.component, &topic, events)
-            .await
+            .await?;
+        count_out(&self.component, &topic, n);
+        Ok(())
     }
 }

@@ -169,9 +169,14 @@ impl HostState {
             super::pubsub::check_topic(&e.topic)?;
             e.event.validate().map_err(CapError::Invalid)?;
         }
+        let topics: Vec<String> = events.iter().map(|e| e.topic.clone()).collect();
         self.backends
             .state
             .transact(&self.component, ops, events)
-            .await
+            .await?;
+        for topic in topics {
+            super::pubsub::count_out(&self.component, &topic, 1);
+        }
+        Ok(())
     }
 }

@@ -113,6 +113,32 @@ impl Runtime {
         topic: &str,
         event: Event,
     ) -> Result<Delivery, CallError> {
+        let started = std::time::Instant::now();
+        let time = event.time.clone();
+        let outcome = self.handle_event(component, topic, event).await;
+        let m = &crate::metrics::METRICS;
+        m.observe_handler(component, "event", started.elapsed());
+        let label = match &outcome {
+            Ok(Delivery::Success) => {
+                m.observe_delivery(component, topic, time.as_deref());
+                "success"
+            }
+            Ok(Delivery::Retry(_)) => "retry",
+            Ok(Delivery::Drop(_)) => "drop",
+            Err(_) => "error",
+        };
+        m.events_in
+            .with_label_values(&[component, topic, label])
+            .inc();
+        outcome
+    }
+
+    async fn handle_event(
+        &self,
+        component: &str,
+        topic: &str,
+        event: Event,
+    ) -> Result<Delivery, CallError> {
         let slot = self.slot(component)?;
         let (loaded, mut store, instance) = self.instantiate(&slot).await?;
         let indices = loaded
@@ -134,6 +160,17 @@ impl Runtime {
     }
 
     pub async fn run_job(
+        &self,
+        component: &str,
+        job: FiredJob,
+    ) -> Result<Result<(), String>, CallError> {
+        let started = std::time::Instant::now();
+        let outcome = self.handle_job(component, job).await;
+        crate::metrics::METRICS.observe_handler(component, "job", started.elapsed());
+        outcome
+    }
+
+    async fn handle_job(
         &self,
         component: &str,
         job: FiredJob,

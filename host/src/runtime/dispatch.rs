@@ -125,6 +125,10 @@ async fn deliver_with_retries(
 
 async fn dead_letter(db: &Db, trigger: &TopicTrigger, topic: &str, mut event: Event, reason: &str) {
     tracing::warn!(dead_letter_topic = %trigger.dead_letter_topic, "dead-lettering: {reason}");
+    crate::metrics::METRICS
+        .dead_letters
+        .with_label_values(&[trigger.component.as_str(), topic])
+        .inc();
     event.set_extension("originaltopic", topic.to_owned());
     event.set_extension("subscriber", trigger.component.clone());
     event.set_extension("deadletterreason", reason.chars().take(500).collect());

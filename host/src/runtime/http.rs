@@ -69,7 +69,11 @@ pub fn router(front: Arc<Front>) -> Router {
             "/healthz",
             get(|| async { axum::Json(json!({"status": "ok"})) }),
         )
-        .route("/readyz", get(readyz));
+        .route("/readyz", get(readyz))
+        .route(
+            "/metrics",
+            get(|| async { crate::metrics::METRICS.render() }),
+        );
     for t in &front.runtime.manifest.websockets {
         app = app.route(&t.route, get(super::websocket::upgrade));
     }
@@ -160,10 +164,12 @@ async fn dispatch(State(front): State<Arc<Front>>, req: Request) -> Response {
     );
     let req = http::Request::from_parts(parts, Full::new(body));
     let span = tracing::info_span!("http", component = %component, request_id = %request_id);
-    match call_http(&front.runtime, &component, req)
+    let started = std::time::Instant::now();
+    let result = call_http(&front.runtime, &component, req)
         .instrument(span)
-        .await
-    {
+        .await;
+    crate::metrics::METRICS.observe_handler(&component, "http", started.elapsed());
+    match result {
         Ok(resp) => {
             let mut resp = resp.map(Body::new);
             resp.headers_mut().insert(

@@ -131,7 +131,8 @@ fn copy_wasm(package: &str, dest: &Path) -> Result<()> {
 }
 
 /// `rustup target add`, falling back to the toolchain copy beside the clone
-/// where rustup cannot reach its server.
+/// where rustup cannot reach its server. The shared script does both, with
+/// a time limit on rustup, so it is preferred when present.
 fn ensure_wasm_target(root: &Path) -> Result<()> {
     let libdir = Command::new("rustc")
         .args(["--print", "target-libdir", "--target", WASM_TARGET])
@@ -146,18 +147,11 @@ fn ensure_wasm_target(root: &Path) -> Result<()> {
     if installed {
         return Ok(());
     }
-    let rustup = Command::new("rustup")
-        .args(["target", "add", WASM_TARGET])
-        .status();
-    if matches!(rustup, Ok(s) if s.success()) {
-        return Ok(());
+    let shared = root.join("../shared/toolchain/ensure-wasm-target");
+    if shared.is_file() {
+        return run(Command::new("bash").arg(&shared));
     }
-    let fallback = root.join("../shared/toolchain/ensure-wasm-target");
-    eprintln!(
-        "rustup could not add {WASM_TARGET}; trying {}",
-        fallback.display()
-    );
-    run(Command::new("bash").arg(&fallback))
+    run(Command::new("rustup").args(["target", "add", WASM_TARGET]))
 }
 
 fn cargo(args: &[&str]) -> Result<()> {

@@ -43,7 +43,7 @@ fn prepare(events: Vec<WitEvent>) -> CapResult<Vec<Event>> {
         .into_iter()
         .map(|e| {
             let e = Event::from(e);
-            e.validate().map_err(CapError::Invalid)?;
+            crate::cloudevent::validate(&e).map_err(CapError::Invalid)?;
             Ok(e)
         })
         .collect()

@@ -167,7 +167,7 @@ impl HostState {
         ops.iter().try_for_each(|op| check_key(op.key()))?;
         for e in &events {
             super::pubsub::check_topic(&e.topic)?;
-            e.event.validate().map_err(CapError::Invalid)?;
+            crate::cloudevent::validate(&e.event).map_err(CapError::Invalid)?;
         }
         let topics: Vec<String> = events.iter().map(|e| e.topic.clone()).collect();
         self.backends

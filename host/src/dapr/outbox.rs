@@ -128,7 +128,7 @@ impl Outbox {
         self.pending.lock().await.insert(seq);
         let body = json!({
             "publisher": publisher,
-            "events": events.iter().map(|e| json!({"topic": e.topic, "event": e.event.to_json()})).collect::<Vec<_>>(),
+            "events": events.iter().map(|e| json!({"topic": e.topic, "event": crate::cloudevent::to_value(&e.event)})).collect::<Vec<_>>(),
         });
         // A JSON string: stored verbatim by every Dapr state store.
         (seq, self.record_key(seq), Value::String(body.to_string()))
@@ -229,8 +229,8 @@ async fn publish_record(
     let mut events = Vec::new();
     for e in record["events"].as_array().into_iter().flatten() {
         let topic = e["topic"].as_str().unwrap_or_default().to_owned();
-        let event =
-            Event::from_json(&e["event"]).map_err(|m| CapError::trap(anyhow::anyhow!(m)))?;
+        let event = crate::cloudevent::from_value(&e["event"])
+            .map_err(|m| CapError::trap(anyhow::anyhow!(m)))?;
         events.push(OutboxEvent { topic, event });
     }
     for (topic, batch) in by_topic(events) {

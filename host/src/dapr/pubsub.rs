@@ -24,7 +24,7 @@ impl PubSubBackend for DaprPubSub {
                 .dapr
                 .request(Method::POST, &format!("/v1.0/publish/{pubsub}/{topic}"))
                 .header("content-type", "application/cloudevents+json")
-                .body(event.to_bytes());
+                .body(crate::cloudevent::to_bytes(event));
             self.dapr.send(req, "publish").await?;
             return Ok(());
         }
@@ -33,7 +33,7 @@ impl PubSubBackend for DaprPubSub {
             .map(|e| {
                 json!({
                     "entryId": e.id,
-                    "event": e.to_json(),
+                    "event": crate::cloudevent::to_value(e),
                     "contentType": "application/cloudevents+json",
                 })
             })

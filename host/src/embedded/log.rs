@@ -25,7 +25,7 @@ pub fn append(
     let mut log = txn.open_table(LOG).map_err(redb::Error::from)?;
     for e in events {
         seq += 1;
-        log.insert((topic, seq), e.to_bytes().as_slice())
+        log.insert((topic, seq), crate::cloudevent::to_bytes(e).as_slice())
             .map_err(redb::Error::from)?;
     }
     heads.insert(topic, seq).map_err(redb::Error::from)?;

@@ -11,7 +11,7 @@ use tracing::Instrument as _;
 
 use super::Runtime;
 use super::calls::Delivery;
-use crate::cloudevent::Event;
+use crate::cloudevent::{self, Event};
 use crate::embedded::{Db, log};
 use crate::manifest::TopicTrigger;
 
@@ -77,7 +77,7 @@ async fn subscription(runtime: Arc<Runtime>, db: Db, trigger: TopicTrigger, topi
 /// Delivers one event until it succeeds or is dead-lettered.
 async fn deliver(runtime: &Runtime, db: &Db, trigger: &TopicTrigger, topic: &str, bytes: &[u8]) {
     let subscriber = trigger.component.as_str();
-    let event = match Event::from_bytes(bytes) {
+    let event = match cloudevent::from_bytes(bytes) {
         Ok(e) => e,
         Err(e) => {
             tracing::error!(topic, "unreadable event in the log: {e}");
@@ -129,9 +129,13 @@ async fn dead_letter(db: &Db, trigger: &TopicTrigger, topic: &str, mut event: Ev
         .dead_letters
         .with_label_values(&[trigger.component.as_str(), topic])
         .inc();
-    event.set_extension("originaltopic", topic.to_owned());
-    event.set_extension("subscriber", trigger.component.clone());
-    event.set_extension("deadletterreason", reason.chars().take(500).collect());
+    cloudevent::set_extension(&mut event, "originaltopic", topic.to_owned());
+    cloudevent::set_extension(&mut event, "subscriber", trigger.component.clone());
+    cloudevent::set_extension(
+        &mut event,
+        "deadletterreason",
+        reason.chars().take(500).collect(),
+    );
     let dlq = trigger.dead_letter_topic.clone();
     // Retried until it lands: an event must never vanish between its topic
     // and the dead-letter topic.

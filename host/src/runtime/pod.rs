@@ -16,7 +16,6 @@ use super::calls::Delivery;
 use super::http::{Front, error};
 use super::now_ms;
 use crate::bindings::job_handler::FiredJob;
-use crate::cloudevent::Event;
 use crate::dapr::scheduler::job_from_data;
 
 pub struct Pod {
@@ -88,7 +87,7 @@ async fn event(
     if !authorized(&pod, &headers) {
         return unauthorized();
     }
-    let event = match Event::from_bytes(&body) {
+    let event = match crate::cloudevent::from_bytes(&body) {
         Ok(e) => e,
         Err(e) => {
             tracing::warn!(topic = %topic, "undecodable event dropped: {e}");

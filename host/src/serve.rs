@@ -86,6 +86,7 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
         component: opts.component.clone(),
         pubsub_name: names.pubsub.clone(),
         app_token: opts.app_api_token.clone(),
+        attempts: Default::default(),
     });
     let listener = tokio::net::TcpListener::bind(opts.listen)
         .await

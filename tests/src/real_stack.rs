@@ -197,6 +197,12 @@ impl RealStack {
             let template = std::fs::read_to_string(local.join(file))?;
             std::fs::write(res.join(file), fill(&template, &vars))?;
         }
+        // The cluster's resiliency policy as is: retries without limit, the
+        // host enforcing each trigger's max_attempts.
+        std::fs::copy(
+            workspace_root().join("dapr/resiliency.yaml"),
+            res.join("resiliency.yaml"),
+        )?;
         Ok(())
     }
 
@@ -285,7 +291,7 @@ impl RealStack {
         }
     }
 
-    /// Restarts whatever of pod `i` is down.
+    /// Kills pod `i` (host and sidecar, SIGKILL) and starts both again.
     pub fn restart_pod(&mut self, i: usize) -> Result<()> {
         self.kill_host(i);
         self.kill_daprd(i);

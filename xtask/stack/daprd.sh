@@ -62,7 +62,7 @@ YAML
     --dapr-internal-grpc-port "$internal" --dapr-internal-grpc-listen-address 127.0.0.1 \
     --resources-path "$res" --config "$config" --scheduler-host-address "$sched" \
     --enable-metrics=false --log-level "${DAPRD_LOG_LEVEL:-info}" "$@" \
-    > "$dir/daprd.log" 2>&1 < /dev/null &
+    >> "$dir/daprd.log" 2>&1 < /dev/null &
   echo $! > "$dir/daprd.pid"
   printf 'DAPR_HTTP_PORT=%s\nDAPR_GRPC_PORT=%s\n' "$http" "$grpc" > "$dir/env"
   # healthz/outbound: components loaded and APIs up; it does not wait for the app

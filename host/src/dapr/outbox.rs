@@ -14,10 +14,10 @@
 //! is stable across restarts of one pod (`TODO_OUTBOX_LANE`, default
 //! `<component>-<hostname>`).
 
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use tokio::sync::Mutex;
@@ -31,12 +31,15 @@ use crate::cloudevent::Event;
 /// in-flight transactions) are skipped by a scan after this many misses.
 const SCAN_WINDOW: u64 = 1024;
 const CHUNK: u64 = 128;
+/// A record still pending this long after its transaction is retried.
+const RETRY_AFTER: Duration = Duration::from_secs(5);
 
 pub struct Outbox {
     pub lane: String,
     next: AtomicU64,
-    /// Committed records not yet published and deleted.
-    pending: Mutex<BTreeSet<u64>>,
+    /// Records not yet published and deleted, with when they were
+    /// allocated (the retry loop leaves young ones to their first relay).
+    pending: Mutex<BTreeMap<u64, Instant>>,
 }
 
 /// The store operations the outbox needs (the Dapr state backend).
@@ -77,7 +80,7 @@ impl Outbox {
         let outbox = Outbox {
             lane,
             next: AtomicU64::new(1),
-            pending: Mutex::new(BTreeSet::new()),
+            pending: Mutex::new(BTreeMap::new()),
         };
         let head = match store
             .get_values(vec![outbox.head_key()])
@@ -125,7 +128,7 @@ impl Outbox {
     /// Allocates a record for a transaction's events: (key, value).
     pub async fn record(&self, publisher: &str, events: &[OutboxEvent]) -> (u64, String, Value) {
         let seq = self.next.fetch_add(1, Ordering::SeqCst);
-        self.pending.lock().await.insert(seq);
+        self.pending.lock().await.insert(seq, Instant::now());
         let body = json!({
             "publisher": publisher,
             "events": events.iter().map(|e| json!({"topic": e.topic, "event": crate::cloudevent::to_value(&e.event)})).collect::<Vec<_>>(),
@@ -155,7 +158,7 @@ impl Outbox {
         let low = {
             let mut pending = self.pending.lock().await;
             pending.remove(&seq);
-            pending.first().copied()
+            pending.keys().next().copied()
         };
         // Advance the persisted low-water mark now and then; a stale mark
         // only makes the next recovery scan a little longer.
@@ -179,9 +182,17 @@ impl Outbox {
         tokio::spawn(async move {
             loop {
                 tokio::time::sleep(Duration::from_secs(2)).await;
+                // Only records whose first relay had time to finish: a young
+                // one may still be in flight (publishing it twice is
+                // harmless to deduplicating consumers, but wasteful).
                 let stuck: Vec<u64> = {
                     let pending = outbox.pending.lock().await;
-                    pending.iter().copied().take(CHUNK as usize).collect()
+                    pending
+                        .iter()
+                        .filter(|(_, since)| since.elapsed() > RETRY_AFTER)
+                        .map(|(seq, _)| *seq)
+                        .take(CHUNK as usize)
+                        .collect()
                 };
                 for seq in stuck {
                     let key = outbox.record_key(seq);

@@ -2,7 +2,8 @@
 //! serves the component's HTTP routes plus what Dapr calls: the
 //! subscription list, event deliveries and job callbacks.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use axum::Router;
 use axum::body::Bytes;
@@ -24,6 +25,10 @@ pub struct Pod {
     pub pubsub_name: String,
     /// `APP_API_TOKEN`: only the sidecar may call the Dapr-facing routes.
     pub app_token: Option<String>,
+    /// Failed deliveries per (topic, event id). Dapr retries without limit
+    /// (dapr/resiliency.yaml); the host answers DROP, which dead-letters
+    /// the event, once the trigger's `max_attempts` are used up.
+    pub attempts: Mutex<HashMap<(String, String), u32>>,
 }
 
 pub fn router(pod: Arc<Pod>) -> Router {
@@ -94,25 +99,53 @@ async fn event(
             return status("DROP");
         }
     };
-    match pod
+    let key = (topic.clone(), event.id.clone());
+    let delivered = pod
         .front
         .runtime
         .deliver_event(&pod.component, &topic, event)
-        .await
-    {
-        Ok(Delivery::Success) => status("SUCCESS"),
-        Ok(Delivery::Retry(why)) => {
-            tracing::warn!(topic = %topic, "handler asked to retry: {why}");
-            status("RETRY")
+        .await;
+    let why = match delivered {
+        Ok(Delivery::Success) => {
+            pod.attempts.lock().expect("attempts lock").remove(&key);
+            return status("SUCCESS");
         }
         Ok(Delivery::Drop(why)) => {
             tracing::warn!(topic = %topic, "handler dropped the event: {why}");
-            status("DROP")
+            pod.attempts.lock().expect("attempts lock").remove(&key);
+            return status("DROP");
         }
-        Err(e) => {
-            tracing::error!(topic = %topic, "delivery failed: {e}");
-            status("RETRY")
+        Ok(Delivery::Retry(why)) => why,
+        Err(e) => e.to_string(),
+    };
+    let max_attempts = pod
+        .front
+        .runtime
+        .manifest
+        .topics
+        .iter()
+        .find(|t| t.topics.contains(&topic))
+        .map_or(1, |t| t.max_attempts);
+    let attempt = {
+        let mut attempts = pod.attempts.lock().expect("attempts lock");
+        let n = attempts.entry(key.clone()).or_insert(0);
+        *n += 1;
+        let attempt = *n;
+        if attempt >= max_attempts {
+            attempts.remove(&key);
         }
+        attempt
+    };
+    if attempt >= max_attempts {
+        tracing::warn!(topic = %topic, attempt, "giving up, dead-lettering: {why}");
+        crate::metrics::METRICS
+            .dead_letters
+            .with_label_values(&[pod.component.as_str(), topic.as_str()])
+            .inc();
+        status("DROP")
+    } else {
+        tracing::warn!(topic = %topic, attempt, "delivery failed, Dapr retries: {why}");
+        status("RETRY")
     }
 }
 

@@ -3,6 +3,8 @@
 #
 #   xtask/stack/kafka.sh start  <dir>            format + start; prints the bootstrap address
 #   xtask/stack/kafka.sh stop   <dir>
+#   xtask/stack/kafka.sh restart <dir>           stop, then start the same broker again: same
+#                                                ports, same data (topics, offsets, records)
 #   xtask/stack/kafka.sh status <dir>            prints the bootstrap address if running
 #   xtask/stack/kafka.sh topics <dir> ARGS...    kafka-topics, e.g. --create --topic t --partitions 1
 #   xtask/stack/kafka.sh consume <dir> ARGS...   console consumer, e.g. --topic t --from-beginning --max-messages 1
@@ -60,14 +62,44 @@ running() { [[ -f "$1/kafka.pid" ]] && kill -0 "$(cat "$1/kafka.pid")" 2>/dev/nu
 tool() { local d=$1 cls=$2; shift 2; fetch_jars
   exec java "${TOOL_JVM[@]}" -Dlog4j2.configurationFile="$d/log4j2-tools.properties" -cp "$LIB/*" "$cls" --bootstrap-server "$(cat "$d/bootstrap")" "$@"; }
 
-cmd=${1:?usage: kafka.sh start|stop|status|topics|consume|produce <dir> ...}
+stop_broker() { local d=$1
+  if running "$d"; then
+    local pid; pid=$(cat "$d/kafka.pid"); kill "$pid"
+    for _ in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
+    kill -9 "$pid" 2>/dev/null || true
+  fi
+  rm -f "$d/kafka.pid"
+}
+
+# Starts the broker of <dir> (formatted, with server.properties and bootstrap)
+# and waits until it serves; prints the bootstrap address.
+launch() { local d=$1 t0 port
+  t0=$(date +%s.%N)
+  port=$(cut -d: -f2 < "$d/bootstrap")
+  [[ -f "$d/kafka.log" ]] && mv "$d/kafka.log" "$d/kafka.log.prev"
+  nohup java "${SERVER_JVM[@]}" -Dlog4j2.configurationFile="$d/log4j2-server.properties" \
+    -cp "$LIB/*" kafka.Kafka "$d/server.properties" \
+    > "$d/kafka.log" 2>&1 < /dev/null &
+  echo $! > "$d/kafka.pid"
+  # Ready = the broker listener accepts and the server logged that startup is done.
+  ready() { port_open "$port" && grep -q 'Kafka Server started' "$d/kafka.log"; }
+  for _ in $(seq 1 120); do
+    running "$d" || { tail -50 "$d/kafka.log" >&2; echo "kafka died" >&2; exit 1; }
+    ready && break
+    sleep 0.5
+  done
+  ready || { tail -50 "$d/kafka.log" >&2; echo "kafka did not start in 60s" >&2; exit 1; }
+  echo "kafka up in $(python3 -c "print(round($(date +%s.%N)-$t0,1))")s" >&2
+  cat "$d/bootstrap"
+}
+
+cmd=${1:?usage: kafka.sh start|stop|restart|status|topics|consume|produce <dir> ...}
 dir=${2:?missing <dir>}; shift 2
 case "$cmd" in
 start)
   mkdir -p "$dir"; dir=$(cd "$dir" && pwd)
   if running "$dir"; then cat "$dir/bootstrap"; exit 0; fi
   fetch_jars
-  t0=$(date +%s.%N)
   port=${KAFKA_PORT:-$(free_port)}; cport=$(free_port)
   rm -rf "$dir/data"   # every start is a fresh, empty cluster
   cat > "$dir/server.properties" <<PROPS
@@ -102,30 +134,18 @@ PROPS
   java "${TOOL_JVM[@]}" -Dlog4j2.configurationFile="$dir/log4j2-tools.properties" -cp "$LIB/*" \
     kafka.tools.StorageTool format -t "$cid" -c "$dir/server.properties" > "$dir/format.log" 2>&1 \
     || { cat "$dir/format.log" >&2; exit 1; }
-  nohup java "${SERVER_JVM[@]}" -Dlog4j2.configurationFile="$dir/log4j2-server.properties" \
-    -cp "$LIB/*" kafka.Kafka "$dir/server.properties" \
-    > "$dir/kafka.log" 2>&1 < /dev/null &
-  echo $! > "$dir/kafka.pid"
   echo "127.0.0.1:$port" > "$dir/bootstrap"
-  # Ready = the broker listener accepts and the server logged that startup is done.
-  ready() { port_open "$port" && grep -q 'Kafka Server started' "$dir/kafka.log"; }
-  for _ in $(seq 1 120); do
-    running "$dir" || { tail -50 "$dir/kafka.log" >&2; echo "kafka died" >&2; exit 1; }
-    ready && break
-    sleep 0.5
-  done
-  ready || { tail -50 "$dir/kafka.log" >&2; echo "kafka did not start in 60s" >&2; exit 1; }
-  echo "kafka up in $(python3 -c "print(round($(date +%s.%N)-$t0,1))")s" >&2
-  cat "$dir/bootstrap"
+  launch "$dir"
   ;;
-stop)
-  if running "$dir"; then
-    pid=$(cat "$dir/kafka.pid"); kill "$pid"
-    for _ in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
-    kill -9 "$pid" 2>/dev/null || true
-  fi
-  rm -f "$dir/kafka.pid"
+restart)
+  [[ -d "$dir" ]] && dir=$(cd "$dir" && pwd)
+  [[ -f "$dir/server.properties" && -f "$dir/bootstrap" && -d "$dir/data" ]] \
+    || { echo "no broker to restart in $dir (run start first)" >&2; exit 1; }
+  stop_broker "$dir"
+  fetch_jars
+  launch "$dir"
   ;;
+stop) stop_broker "$dir" ;;
 status) running "$dir" && cat "$dir/bootstrap" || { echo stopped; exit 1; } ;;
 topics)  tool "$dir" org.apache.kafka.tools.TopicCommand "$@" ;;
 consume) tool "$dir" org.apache.kafka.tools.consumer.ConsoleConsumer "$@" ;;

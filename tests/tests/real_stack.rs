@@ -1,0 +1,1053 @@
+//! Pod mode on the real stack, checked from outside: what Dapr itself
+//! reports, what Kafka's own console consumer reads (validated with
+//! Python's CloudEvents SDK), what `psql` and `redis-cli` show, and faults
+//! (a killed host or sidecar, redelivery, dead letters, a Kafka restart).
+//!
+//! Runs only when `cargo xtask test` started the shared servers
+//! (`TODO_STACK_*`); without them every test prints a note and passes.
+
+use std::collections::{BTreeSet, HashSet};
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use todo_tests::real_stack::{DAPR_TOKEN, Infra, RealStack};
+use todo_tests::stack::Stack;
+use todo_tests::{Scratch, eventually, wasm, workspace_root};
+
+/// After a restart Kafka rebalances the consumer group (the dead member's
+/// session lapses after 6 s) before deliveries resume.
+const WAIT: Duration = Duration::from_secs(90);
+/// How long a killed host or sidecar stays down before its restart.
+const DOWNTIME: Duration = Duration::from_secs(3);
+/// A retried delivery comes back within this (Dapr's first backoff is
+/// 100 ms, the manifest's 50 ms).
+const REDELIVERY: Duration = Duration::from_secs(30);
+/// Each creator starts at most one request per `PACE`.
+const PACE: Duration = Duration::from_millis(200);
+const CREATED: &str = "com.todo.task.created.v1";
+/// The Dapr pub/sub component of dapr/local/pubsub.yaml.
+const PUBSUB: &str = "pubsub";
+/// `dead_letter_topic` when a topic trigger names none (host/src/manifest.rs).
+const DEFAULT_DEAD_LETTERS: &str = "dead-letters";
+
+fn infra(test: &str) -> Option<Infra> {
+    let infra = Infra::from_env();
+    if infra.is_none() {
+        eprintln!(
+            "note: {test}: TODO_STACK_* not set, real-stack test skipped (run `cargo xtask test`)"
+        );
+    }
+    infra
+}
+
+fn app_manifest() -> PathBuf {
+    workspace_root().join("spin.toml")
+}
+
+fn start(infra: Infra, manifest: &Path) -> RealStack {
+    tokio::task::block_in_place(|| RealStack::start(infra, manifest)).expect("real stack starts")
+}
+
+/// Runs blocking work (child processes) off the async workers.
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+    tokio::task::spawn_blocking(f)
+        .await
+        .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))
+}
+
+/// Runs `cmd` to completion: its stdout, or a panic with everything it said.
+fn run(cmd: &mut Command) -> String {
+    run_with_stdin(cmd, "")
+}
+
+fn run_with_stdin(cmd: &mut Command, stdin: &str) -> String {
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("starting {cmd:?}: {e}"));
+    let mut input = child.stdin.take().expect("piped stdin");
+    let text = stdin.to_owned();
+    let writer = std::thread::spawn(move || {
+        let _ = input.write_all(text.as_bytes());
+    });
+    let out = child
+        .wait_with_output()
+        .unwrap_or_else(|e| panic!("running {cmd:?}: {e}"));
+    let _ = writer.join();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed with {}\n--- stdout\n{stdout}\n--- stderr\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
+/// Installs the Debian package that brings `tool` if it is missing.
+fn ensure_tool(tool: &str, package: &str) {
+    let found = |t: &str| {
+        Command::new("sh")
+            .args(["-c", &format!("command -v {t}")])
+            .stdout(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    if !found(tool) {
+        run(Command::new("sh").args([
+            "-c",
+            &format!(
+                "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends {package} >/dev/null"
+            ),
+        ]));
+        assert!(
+            found(tool),
+            "{tool} is still missing after installing {package}"
+        );
+    }
+}
+
+// ---------------------------------------------------------------- Kafka
+
+fn kafka_sh(infra: &Infra, sub: &str) -> Command {
+    let mut cmd = Command::new("bash");
+    cmd.arg(workspace_root().join("xtask/stack/kafka.sh"))
+        .arg(sub)
+        .arg(infra.work.join("kafka"));
+    cmd
+}
+
+/// Every record of `topic` from the beginning, read by Kafka's own console
+/// consumer (it exits once no record came for 3 s): one line per record,
+/// `headers <TAB> key <TAB> value`.
+fn kafka_records(infra: &Infra, topic: &str) -> String {
+    run(kafka_sh(infra, "consume").args([
+        "--topic",
+        topic,
+        "--from-beginning",
+        "--timeout-ms",
+        "3000",
+        "--formatter-property",
+        "print.headers=true",
+        "--formatter-property",
+        "print.key=true",
+    ]))
+}
+
+fn record_values(records: &str) -> Vec<Value> {
+    records
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|line| {
+            let value = line.splitn(3, '\t').nth(2).unwrap_or(line);
+            serde_json::from_str(value)
+                .unwrap_or_else(|e| panic!("record is not JSON ({e}): {line}"))
+        })
+        .collect()
+}
+
+/// Stops the broker; dropping the guard starts it again (same ports and
+/// data) if the test did not, so a failing test leaves Kafka up.
+struct KafkaOutage {
+    infra: Infra,
+    down: bool,
+}
+
+impl KafkaOutage {
+    fn begin(infra: &Infra) -> Self {
+        run(&mut kafka_sh(infra, "stop"));
+        let status = kafka_sh(infra, "status")
+            .stdout(Stdio::null())
+            .status()
+            .expect("kafka.sh status");
+        assert!(!status.success(), "kafka still running after stop");
+        KafkaOutage {
+            infra: infra.clone(),
+            down: true,
+        }
+    }
+
+    /// Restarts the broker; returns its bootstrap address.
+    fn end(&mut self) -> String {
+        let out = run(&mut kafka_sh(&self.infra, "restart"));
+        self.down = false;
+        out.lines().last().unwrap_or_default().trim().to_owned()
+    }
+}
+
+impl Drop for KafkaOutage {
+    fn drop(&mut self) {
+        if self.down {
+            let _ = kafka_sh(&self.infra, "restart").status();
+        }
+    }
+}
+
+// ---------------------------------------------------- Python CloudEvents
+
+/// Reads console-consumer lines on stdin, parses every record with the
+/// CloudEvents SDK's Kafka binding and JSON format as a CloudEvent 1.0, and
+/// prints a JSON array of what the SDK read. Exits 1 at the first record
+/// the SDK refuses.
+const VALIDATOR: &str = r#"
+import json, sys
+from cloudevents.core.bindings.kafka import KafkaMessage, from_kafka
+from cloudevents.core.formats.json import JSONFormat
+from cloudevents.core.v1.event import CloudEvent
+
+out = []
+for n, line in enumerate(sys.stdin, 1):
+    line = line.rstrip("\n")
+    if not line.strip():
+        continue
+    headers_text, key, value = line.split("\t", 2)
+    headers = {}
+    if headers_text != "NO_HEADERS":
+        for h in headers_text.split(","):
+            k, _, v = h.partition(":")
+            headers[k] = v.encode()
+    message = KafkaMessage(
+        headers=headers,
+        key=None if key == "null" else key.encode(),
+        value=value.encode(),
+    )
+    try:
+        raw = json.loads(value)
+        # The SDK fills in a missing specversion; the record must carry it.
+        if raw.get("specversion") != "1.0":
+            raise ValueError(f"specversion is {raw.get('specversion')!r}, not '1.0'")
+        event = from_kafka(message, JSONFormat(), CloudEvent)
+    except Exception as e:
+        detail = getattr(e, "errors", "")
+        print(f"record {n} is not a valid CloudEvent 1.0: {e!r} {detail}\n{line}", file=sys.stderr)
+        sys.exit(1)
+    time = event.get_time()
+    out.append({
+        "specversion": event.get_specversion(),
+        "id": event.get_id(),
+        "source": event.get_source(),
+        "type": event.get_type(),
+        "subject": event.get_subject(),
+        "time": time.isoformat() if time else None,
+        "datacontenttype": event.get_datacontenttype(),
+        "data": event.get_data(),
+        "extensions": {
+            k: v for k, v in event.get_attributes().items()
+            if k not in ("specversion", "id", "source", "type", "subject", "time",
+                         "datacontenttype", "dataschema")
+        },
+    })
+json.dump(out, sys.stdout, default=str)
+"#;
+
+/// Where Python's `cloudevents` package is installed (outside the clone).
+fn python_sdk() -> PathBuf {
+    let cache = std::env::var_os("TODO_STACK_CACHE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(std::env::var_os("HOME").expect("HOME is set")).join(".cache/todo-stack")
+        });
+    let dir = cache.join("py");
+    let importable = |dir: &Path| {
+        Command::new("python3")
+            .env("PYTHONPATH", dir)
+            .args(["-c", "import cloudevents.core.bindings.kafka"])
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    if !importable(&dir) {
+        run(Command::new("python3")
+            .args([
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                "--upgrade",
+                "--target",
+            ])
+            .arg(&dir)
+            .arg("cloudevents>=2,<3"));
+        assert!(
+            importable(&dir),
+            "cloudevents is not importable from {}",
+            dir.display()
+        );
+    }
+    dir
+}
+
+/// The records as Python's CloudEvents SDK reads them.
+fn validate_with_python_sdk(sdk: &Path, records: &str) -> Vec<Value> {
+    let scratch = Scratch::new();
+    let script = scratch.write("validate_cloudevents.py", VALIDATOR);
+    let out = run_with_stdin(
+        Command::new("python3").env("PYTHONPATH", sdk).arg(script),
+        records,
+    );
+    serde_json::from_str(&out)
+        .unwrap_or_else(|e| panic!("validator output is not JSON ({e}): {out}"))
+}
+
+// ------------------------------------------------------------------ HTTP
+
+fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(60))
+        .build()
+        .expect("HTTP client")
+}
+
+async fn get_json(http: &reqwest::Client, url: &str) -> (u16, Value) {
+    let resp = http
+        .get(url)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("GET {url}: {e}"));
+    let status = resp.status().as_u16();
+    (status, resp.json().await.unwrap_or(Value::Null))
+}
+
+async fn create_task(http: &reqwest::Client, stack: &RealStack, title: &str) -> Value {
+    let resp = http
+        .post(stack.url("/api/tasks"))
+        .json(&json!({"title": title}))
+        .send()
+        .await
+        .expect("POST /api/tasks");
+    let status = resp.status();
+    let body = resp.text().await.unwrap_or_default();
+    assert_eq!(status, 201, "{body}");
+    serde_json::from_str(&body).expect("task JSON")
+}
+
+/// The audit chain's length now: entries appended later have a greater seq.
+async fn audit_head(http: &reqwest::Client, stack: &RealStack) -> u64 {
+    let (status, body) = get_json(http, &stack.url("/api/audit?limit=1")).await;
+    assert_eq!(status, 200, "{body}");
+    body["head"].as_u64().expect("audit head")
+}
+
+/// Every `task.created` audit entry appended after seq `after`.
+async fn created_audited_after(
+    http: &reqwest::Client,
+    stack: &RealStack,
+    after: u64,
+) -> Vec<Value> {
+    let mut entries = Vec::new();
+    let mut from = after;
+    loop {
+        let url = stack.url(&format!("/api/audit?type={CREATED}&after={from}&limit=500"));
+        let (status, body) = get_json(http, &url).await;
+        assert_eq!(status, 200, "{body}");
+        entries.extend(body["entries"].as_array().into_iter().flatten().cloned());
+        let next = body["next_after"].as_u64().expect("next_after");
+        if next >= body["head"].as_u64().expect("head") || next == from {
+            return entries;
+        }
+        from = next;
+    }
+}
+
+/// Waits until every id of `acked` is audited as created, and checks
+/// that nothing after `after` is audited twice (by subject or event id).
+async fn assert_audited_once(
+    http: &reqwest::Client,
+    stack: &RealStack,
+    after: u64,
+    acked: &[String],
+    timeout: Duration,
+) {
+    let start = Instant::now();
+    loop {
+        let entries = created_audited_after(http, stack, after).await;
+        let mut subjects = HashSet::new();
+        let mut event_ids = HashSet::new();
+        for e in &entries {
+            let subject = e["event"]["subject"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned();
+            let id = e["event"]["id"].as_str().unwrap_or_default().to_owned();
+            assert!(event_ids.insert(id.clone()), "event {id} audited twice");
+            assert!(
+                subjects.insert(subject.clone()),
+                "task {subject} audited as created twice"
+            );
+        }
+        let missing: Vec<&String> = acked.iter().filter(|id| !subjects.contains(*id)).collect();
+        if missing.is_empty() {
+            return;
+        }
+        if start.elapsed() > timeout {
+            // Where did they go? The dead-letter topic is the usual suspect.
+            let infra = stack.infra.clone();
+            let dead =
+                blocking(move || record_values(&kafka_records(&infra, "dead-letters"))).await;
+            let dead: HashSet<&str> = dead
+                .iter()
+                .filter(|e| e["type"] == CREATED)
+                .filter_map(|e| e["subject"].as_str())
+                .collect();
+            let dead_letters = missing
+                .iter()
+                .filter(|id| dead.contains(id.as_str()))
+                .count();
+            let log = stack.log_of("audit");
+            let log: Vec<&str> = log
+                .lines()
+                .filter(|l| {
+                    l.contains("level=error") || l.contains(" ERROR") || l.contains("dead letter")
+                })
+                .take(20)
+                .collect();
+            panic!(
+                "after {timeout:?}, {} of {} acknowledged tasks are not audited \
+                 ({dead_letters} of them are on the dead-letter topic), e.g. {:?}\n\
+                 errors in the audit pod's logs:\n{}",
+                missing.len(),
+                acked.len(),
+                &missing[..missing.len().min(5)],
+                log.join("\n")
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// What became of one `POST /api/tasks` made while a fault was in effect.
+#[derive(Debug, Clone)]
+enum Outcome {
+    Created(String),
+    /// A 5xx with a JSON error body: failed, and said so.
+    Failed(u16, Value),
+    /// Anything else: a 2xx/4xx that is not a created task, a 5xx without
+    /// a JSON error, or no answer at all.
+    Unclear(String),
+}
+
+#[derive(Default)]
+struct Load {
+    stop: AtomicBool,
+    outcomes: Mutex<Vec<(Instant, Outcome)>>,
+}
+
+impl Load {
+    fn created(&self) -> Vec<String> {
+        self.outcomes
+            .lock()
+            .unwrap()
+            .iter()
+            .filter_map(|(_, o)| match o {
+                Outcome::Created(id) => Some(id.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Waits until `n` more tasks are acknowledged than `base`.
+    async fn wait_created(&self, base: usize, n: usize, what: &str) {
+        eventually(what, WAIT, || async {
+            (self.created().len() >= base + n).then_some(())
+        })
+        .await;
+    }
+}
+
+/// `workers` loops creating tasks until `load.stop`, recording every outcome
+/// with the instant its request started.
+fn spawn_creators(
+    url: String,
+    label: &str,
+    workers: usize,
+    load: &Arc<Load>,
+) -> Vec<tokio::task::JoinHandle<()>> {
+    (0..workers)
+        .map(|w| {
+            let (url, load, label) = (url.clone(), load.clone(), label.to_owned());
+            tokio::spawn(async move {
+                let http = client();
+                // A user per worker: creates of one user contend on its
+                // task index, which is not the fault under test.
+                let user = format!("w{w}-{}", uuid::Uuid::new_v4().simple());
+                let mut i = 0;
+                while !load.stop.load(Ordering::Acquire) {
+                    i += 1;
+                    let started = Instant::now();
+                    let outcome = match http
+                        .post(&url)
+                        .header("x-todo-user", &user)
+                        .json(&json!({"title": format!("{label} {w}-{i}")}))
+                        .send()
+                        .await
+                    {
+                        Err(e) => Outcome::Unclear(format!("no answer: {e}")),
+                        Ok(resp) => {
+                            let status = resp.status().as_u16();
+                            let body: Value = resp.json().await.unwrap_or(Value::Null);
+                            match (status, body["id"].as_str()) {
+                                (201, Some(id)) => Outcome::Created(id.to_owned()),
+                                (500..=599, _) if body["error"]["message"].is_string() => {
+                                    Outcome::Failed(status, body)
+                                }
+                                _ => Outcome::Unclear(format!("{status}: {body}")),
+                            }
+                        }
+                    };
+                    load.outcomes.lock().unwrap().push((started, outcome));
+                    // A steady stream, not a flood: what the audit must catch
+                    // up on after the fault stays small.
+                    tokio::time::sleep(PACE.saturating_sub(started.elapsed())).await;
+                }
+            })
+        })
+        .collect()
+}
+
+async fn stop_creators(load: &Load, workers: Vec<tokio::task::JoinHandle<()>>) {
+    load.stop.store(true, Ordering::Release);
+    for w in workers {
+        w.await.expect("creator task");
+    }
+}
+
+// ----------------------------------------------------------------- probe
+
+/// The probe fixture alone, subscribed to `topics` (dead letters to
+/// `dead-letters`), with its command API and logs on HTTP routes.
+fn probe_manifest(scratch: &Scratch, topics: &[&str]) -> PathBuf {
+    let source = scratch.install(&wasm("fixtures/probe.wasm"), "probe.wasm");
+    let mut text = format!(
+        r#"spin_manifest_version = 2
+[application]
+name = "probe-real-stack"
+
+[[trigger.http]]
+route = "/cmd"
+component = "probe"
+[[trigger.http]]
+route = "/log/..."
+component = "probe"
+
+[component.probe]
+source = "{}"
+"#,
+        source.display()
+    );
+    if !topics.is_empty() {
+        text.push_str(&format!(
+            r#"
+[[trigger.topic]]
+component = "probe"
+topics = {topics:?}
+max_attempts = 3
+backoff_ms = 50
+dead_letter_topic = "dead-letters"
+"#
+        ));
+    }
+    scratch.write("spin.toml", &text)
+}
+
+async fn probe_cmd(http: &reqwest::Client, stack: &RealStack, command: Value) -> Value {
+    let resp = http
+        .post(stack.url("/cmd"))
+        .json(&command)
+        .send()
+        .await
+        .expect("POST /cmd");
+    assert_eq!(resp.status(), 200, "probe command {command}");
+    let body: Value = resp.json().await.expect("JSON reply");
+    assert!(
+        body.get("err").is_none(),
+        "probe command {command} failed: {body}"
+    );
+    body["ok"].clone()
+}
+
+async fn probe_events(http: &reqwest::Client, stack: &RealStack) -> Vec<Value> {
+    let (status, body) = get_json(http, &stack.url("/log/events")).await;
+    assert_eq!(status, 200, "{body}");
+    body.as_array()
+        .cloned()
+        .expect("the event log is a JSON array")
+}
+
+fn deliveries(log: &[Value], id: &str) -> usize {
+    log.iter().filter(|e| e["id"] == id).count()
+}
+
+// ---------------------------------------------------- subscriptions (a)
+
+/// (topic, route, dead-letter topic) per component, from the manifest.
+fn manifest_subscriptions(manifest: &Path, component: &str) -> BTreeSet<(String, String, String)> {
+    let text = std::fs::read_to_string(manifest).expect("manifest");
+    let parsed: toml::Table = text.parse().expect("manifest is TOML");
+    let triggers = parsed
+        .get("trigger")
+        .and_then(|t| t.get("topic"))
+        .and_then(|t| t.as_array())
+        .cloned()
+        .unwrap_or_default();
+    triggers
+        .iter()
+        .filter(|t| t["component"].as_str() == Some(component))
+        .flat_map(|t| {
+            let dlq = t
+                .get("dead_letter_topic")
+                .and_then(|d| d.as_str())
+                .unwrap_or(DEFAULT_DEAD_LETTERS)
+                .to_owned();
+            t["topics"]
+                .as_array()
+                .expect("topics is an array")
+                .iter()
+                .map(move |topic| {
+                    let topic = topic.as_str().expect("a topic name").to_owned();
+                    (topic.clone(), format!("/events/{topic}"), dlq.clone())
+                })
+        })
+        .collect()
+}
+
+/// (topic, route, dead-letter topic) of every subscription the sidecar on
+/// `port` reports in its own metadata.
+async fn dapr_subscriptions(
+    http: &reqwest::Client,
+    port: u16,
+) -> BTreeSet<(String, String, String)> {
+    let resp = http
+        .get(format!("http://127.0.0.1:{port}/v1.0/metadata"))
+        .header("dapr-api-token", DAPR_TOKEN)
+        .send()
+        .await
+        .expect("GET /v1.0/metadata");
+    assert_eq!(resp.status(), 200);
+    let meta: Value = resp.json().await.expect("metadata JSON");
+    meta["subscriptions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|s| {
+            assert_eq!(s["pubsubname"], PUBSUB, "{s}");
+            let topic = s["topic"].as_str().unwrap_or_default().to_owned();
+            let dlq = s["deadLetterTopic"].as_str().unwrap_or_default().to_owned();
+            let rules = s["rules"].as_array().cloned().unwrap_or_default();
+            assert!(!rules.is_empty(), "subscription without a route: {s}");
+            rules.into_iter().map(move |r| {
+                (
+                    topic.clone(),
+                    r["path"].as_str().unwrap_or_default().to_owned(),
+                    dlq.clone(),
+                )
+            })
+        })
+        .collect()
+}
+
+/// Every pod's sidecar lists exactly its component's topic triggers.
+async fn assert_subscriptions_match(stack: &RealStack, manifest: &Path) {
+    let text = std::fs::read_to_string(manifest).expect("manifest");
+    let parsed: toml::Table = text.parse().expect("manifest is TOML");
+    let components: BTreeSet<&String> = parsed["component"]
+        .as_table()
+        .expect("components")
+        .keys()
+        .collect();
+    let pods: BTreeSet<&String> = stack.pods.iter().map(|p| &p.component).collect();
+    assert_eq!(pods, components, "one pod per component");
+    let http = client();
+    for pod in &stack.pods {
+        let expected = manifest_subscriptions(manifest, &pod.component);
+        // daprd reads /dapr/subscribe once the app is up; give it a moment.
+        let deadline = Instant::now() + Duration::from_secs(15);
+        let mut actual = dapr_subscriptions(&http, pod.dapr_http_port).await;
+        while actual != expected && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            actual = dapr_subscriptions(&http, pod.dapr_http_port).await;
+        }
+        assert_eq!(
+            actual,
+            expected,
+            "subscriptions Dapr reports for `{}` (left) differ from {} (right)",
+            pod.component,
+            manifest.display()
+        );
+    }
+}
+
+// ----------------------------------------------------------------- tests
+
+#[tokio::test(flavor = "multi_thread")]
+async fn dapr_lists_exactly_the_subscriptions_of_spin_toml() {
+    let Some(infra) = infra("dapr_lists_exactly_the_subscriptions_of_spin_toml") else {
+        return;
+    };
+    let manifest = app_manifest();
+    let stack = start(infra, &manifest);
+    // The app's manifest has a subscriber and a component without topics.
+    assert!(!manifest_subscriptions(&manifest, "audit").is_empty());
+    assert_subscriptions_match(&stack, &manifest).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn task_events_read_by_kafkas_console_consumer_are_cloudevents_to_pythons_sdk() {
+    let Some(infra) =
+        infra("task_events_read_by_kafkas_console_consumer_are_cloudevents_to_pythons_sdk")
+    else {
+        return;
+    };
+    let sdk = blocking(python_sdk).await;
+    let stack = start(infra.clone(), &app_manifest());
+    let http = client();
+    let mut ids = Vec::new();
+    for i in 0..5 {
+        let task = create_task(&http, &stack, &format!("interop {i}")).await;
+        ids.push(task["id"].as_str().expect("task id").to_owned());
+    }
+    // Committed tasks are relayed to Kafka by the outbox; read until all are there.
+    let events = eventually("every created task on task-events", WAIT, || {
+        let (infra, sdk, ids) = (infra.clone(), sdk.clone(), ids.clone());
+        async move {
+            blocking(move || {
+                let records = kafka_records(&infra, "task-events");
+                let events = validate_with_python_sdk(&sdk, &records);
+                assert_eq!(
+                    events.len(),
+                    records.lines().filter(|l| !l.trim().is_empty()).count(),
+                    "every record read"
+                );
+                let created: HashSet<&str> = events
+                    .iter()
+                    .filter(|e| e["type"] == CREATED)
+                    .filter_map(|e| e["subject"].as_str())
+                    .collect();
+                ids.iter()
+                    .all(|id| created.contains(id.as_str()))
+                    .then_some(events)
+            })
+            .await
+        }
+    })
+    .await;
+    for e in &events {
+        assert_eq!(e["specversion"], "1.0", "{e}");
+        assert_eq!(e["source"], "chat-api", "{e}");
+        assert!(
+            e["type"]
+                .as_str()
+                .is_some_and(|t| t.starts_with("com.todo.task.")),
+            "{e}"
+        );
+        assert!(e["time"].is_string(), "no time: {e}");
+        assert!(
+            e["subject"].as_str().is_some_and(|s| !s.is_empty()),
+            "no subject: {e}"
+        );
+        assert!(
+            e["extensions"]["correlationid"].is_string(),
+            "no correlation id: {e}"
+        );
+        assert_eq!(e["datacontenttype"], "application/json", "{e}");
+        // Passed through, not wrapped in a second envelope.
+        assert!(
+            e["data"].get("specversion").is_none(),
+            "double-wrapped: {e}"
+        );
+    }
+    for id in &ids {
+        let created: Vec<&Value> = events
+            .iter()
+            .filter(|e| e["type"] == CREATED && e["subject"] == id.as_str())
+            .collect();
+        assert_eq!(created[0]["data"]["id"], id.as_str(), "{}", created[0]);
+        assert!(
+            created[0]["data"]["title"]
+                .as_str()
+                .is_some_and(|t| t.starts_with("interop "))
+        );
+    }
+    let unique: HashSet<&str> = events.iter().filter_map(|e| e["id"].as_str()).collect();
+    assert!(ids.len() <= unique.len());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn psql_shows_the_task_row_chat_api_wrote() {
+    let Some(infra) = infra("psql_shows_the_task_row_chat_api_wrote") else {
+        return;
+    };
+    blocking(|| ensure_tool("psql", "postgresql-client")).await;
+    let stack = start(infra.clone(), &app_manifest());
+    let http = client();
+    let task = create_task(&http, &stack, "Visible in psql").await;
+    let id = task["id"].as_str().expect("task id").to_owned();
+    let key = format!("chat-api||task:{id}");
+    let url = infra.postgres.clone();
+    let row = blocking(move || {
+        run_with_stdin(
+            Command::new("psql")
+                .arg(url)
+                .args(["-X", "-At", "-v", "ON_ERROR_STOP=1", "-v"])
+                .arg(format!("key={key}")),
+            "SELECT value::text FROM todo_state WHERE key = :'key';\n",
+        )
+    })
+    .await;
+    assert!(
+        !row.trim().is_empty(),
+        "no todo_state row for chat-api||task:{id}"
+    );
+    let stored: Value =
+        serde_json::from_str(row.trim()).unwrap_or_else(|e| panic!("row is not JSON ({e}): {row}"));
+    assert_eq!(stored["id"], id.as_str(), "{stored}");
+    assert_eq!(stored["title"], "Visible in psql", "{stored}");
+    // The row is what the API serves.
+    let (status, served) = get_json(&http, &stack.url(&format!("/api/tasks/{id}"))).await;
+    assert_eq!(status, 200, "{served}");
+    assert_eq!(stored, served);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn redis_cli_shows_the_key_the_probe_wrote() {
+    let Some(infra) = infra("redis_cli_shows_the_key_the_probe_wrote") else {
+        return;
+    };
+    blocking(|| ensure_tool("redis-cli", "redis-tools")).await;
+    let scratch = Scratch::new();
+    let stack = start(infra.clone(), &probe_manifest(&scratch, &[]));
+    let http = client();
+    let key = format!("interop:{}", uuid::Uuid::new_v4().simple());
+    let value = json!({"written": "by the probe", "n": 42});
+    probe_cmd(
+        &http,
+        &stack,
+        json!({"op": "set", "key": key, "value": value.to_string()}),
+    )
+    .await;
+    let got = probe_cmd(&http, &stack, json!({"op": "get", "key": key})).await;
+    let etag = got["etag"].as_str().expect("an etag").to_owned();
+
+    let (host, port) = infra.redis.rsplit_once(':').expect("host:port");
+    let hget = |field: &str| {
+        let mut cmd = Command::new("redis-cli");
+        cmd.args([
+            "-h",
+            host,
+            "-p",
+            port,
+            "--raw",
+            "HGET",
+            &format!("probe||{key}"),
+            field,
+        ]);
+        cmd
+    };
+    let (mut data, mut version) = (hget("data"), hget("version"));
+    let (data, version) = blocking(move || (run(&mut data), run(&mut version))).await;
+    let stored: Value = serde_json::from_str(data.trim())
+        .unwrap_or_else(|e| panic!("HGET data is not JSON ({e}): {data:?}"));
+    assert_eq!(stored, value);
+    assert_eq!(
+        version.trim(),
+        etag,
+        "Redis' version is the ETag the component saw"
+    );
+}
+
+async fn audit_survives(test: &str, fault: fn(&mut RealStack, usize)) {
+    let Some(infra) = infra(test) else {
+        return;
+    };
+    let mut stack = start(infra, &app_manifest());
+    let http = client();
+    let before = audit_head(&http, &stack).await;
+    let audit = stack.pod("audit");
+    let load = Arc::new(Load::default());
+    let creators = spawn_creators(stack.url("/api/tasks"), test, 2, &load);
+    load.wait_created(0, 5, "tasks acknowledged before the fault")
+        .await;
+    fault(&mut stack, audit);
+    let down = Instant::now();
+    // Events keep flowing while audit is down ...
+    let at_fault = load.created().len();
+    load.wait_created(at_fault, 10, "tasks acknowledged while audit is down")
+        .await;
+    // ... and a crashed container comes back after seconds, not at once
+    // (long enough for the sidecar to commit Kafka offsets meanwhile).
+    tokio::time::sleep(DOWNTIME.saturating_sub(down.elapsed())).await;
+    tokio::task::block_in_place(|| stack.restart_pod(audit)).expect("audit pod restarts");
+    let at_restart = load.created().len();
+    load.wait_created(at_restart, 5, "tasks acknowledged after the restart")
+        .await;
+    stop_creators(&load, creators).await;
+
+    let outcomes = load.outcomes.lock().unwrap().clone();
+    let not_created: Vec<&Outcome> = outcomes
+        .iter()
+        .map(|(_, o)| o)
+        .filter(|o| !matches!(o, Outcome::Created(_)))
+        .collect();
+    // chat-api does not depend on audit: every create succeeds.
+    assert!(not_created.is_empty(), "{not_created:?}");
+    let acked = load.created();
+    assert_audited_once(&http, &stack, before, &acked, WAIT).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn audit_host_killed_while_tasks_flow_audits_each_acknowledged_task_once() {
+    audit_survives(
+        "audit_host_killed_while_tasks_flow_audits_each_acknowledged_task_once",
+        RealStack::kill_host,
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn audit_sidecar_killed_while_tasks_flow_audits_each_acknowledged_task_once() {
+    audit_survives(
+        "audit_sidecar_killed_while_tasks_flow_audits_each_acknowledged_task_once",
+        RealStack::kill_daprd,
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn retry_is_redelivered_and_drop_lands_on_the_dead_letter_topic() {
+    let Some(infra) = infra("retry_is_redelivered_and_drop_lands_on_the_dead_letter_topic") else {
+        return;
+    };
+    // A topic of its own: a retried event holds up its partition.
+    let topic = format!("probe-faults-{}", uuid::Uuid::new_v4().simple());
+    let scratch = Scratch::new();
+    let manifest = probe_manifest(&scratch, &[&topic]);
+    let stack = start(infra.clone(), &manifest);
+    assert_subscriptions_match(&stack, &manifest).await;
+    let http = client();
+    let drop_id = format!("drop-{}", uuid::Uuid::new_v4().simple());
+    let retry_id = format!("retry-{}", uuid::Uuid::new_v4().simple());
+    for (id, ty) in [(&drop_id, "x.drop"), (&retry_id, "x.retry")] {
+        probe_cmd(
+            &http,
+            &stack,
+            json!({"op": "publish", "topic": topic, "id": id, "type": ty}),
+        )
+        .await;
+    }
+
+    let dead_letter = |id: String| {
+        let infra = infra.clone();
+        async move {
+            blocking(move || {
+                record_values(&kafka_records(&infra, "dead-letters"))
+                    .into_iter()
+                    .find(|e| e["id"] == id.as_str())
+            })
+            .await
+        }
+    };
+    let dead = eventually("the dropped event on dead-letters", WAIT, || {
+        dead_letter(drop_id.clone())
+    })
+    .await;
+    assert_eq!(dead["type"], "x.drop", "{dead}");
+    assert_eq!(dead["source"], "probe", "{dead}");
+    assert_eq!(dead["specversion"], "1.0", "{dead}");
+    // Dropped means not retried.
+    let log = probe_events(&http, &stack).await;
+    assert_eq!(deliveries(&log, &drop_id), 1, "{log:?}");
+
+    let deadline = Instant::now() + REDELIVERY;
+    loop {
+        let delivered = deliveries(&probe_events(&http, &stack).await, &retry_id);
+        if delivered > 1 {
+            break;
+        }
+        if Instant::now() > deadline {
+            let dead = dead_letter(retry_id.clone()).await;
+            panic!(
+                "an event answered with RETRY was delivered {delivered} time(s) in {REDELIVERY:?}; \
+                 on the dead-letter topic: {}",
+                dead.is_some()
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn kafka_stopped_and_restarted_loses_no_acknowledged_task() {
+    let Some(infra) = infra("kafka_stopped_and_restarted_loses_no_acknowledged_task") else {
+        return;
+    };
+    let stack = start(infra.clone(), &app_manifest());
+    let http = client();
+    let before = audit_head(&http, &stack).await;
+    let load = Arc::new(Load::default());
+    let creators = spawn_creators(stack.url("/api/tasks"), "kafka outage", 2, &load);
+    load.wait_created(0, 5, "tasks acknowledged before the outage")
+        .await;
+
+    let outage_infra = infra.clone();
+    let (mut outage, down_at) = blocking(move || {
+        let outage = KafkaOutage::begin(&outage_infra);
+        (outage, Instant::now())
+    })
+    .await;
+    // The fault itself: the broker stays away for a few seconds.
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let (bootstrap, up_at) = blocking(move || {
+        let bootstrap = outage.end();
+        (bootstrap, Instant::now())
+    })
+    .await;
+    assert_eq!(
+        bootstrap, infra.kafka,
+        "the broker came back on its old address"
+    );
+    let at_restart = load.created().len();
+    load.wait_created(at_restart, 5, "tasks acknowledged after Kafka is back")
+        .await;
+    stop_creators(&load, creators).await;
+
+    let outcomes = load.outcomes.lock().unwrap().clone();
+    let during: Vec<&Outcome> = outcomes
+        .iter()
+        .filter(|(t, _)| *t >= down_at && *t < up_at)
+        .map(|(_, o)| o)
+        .collect();
+    assert!(!during.is_empty(), "no task was created during the outage");
+    let unclear: Vec<&str> = outcomes
+        .iter()
+        .filter_map(|(_, o)| match o {
+            Outcome::Unclear(why) => Some(why.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        unclear.is_empty(),
+        "answers that are neither 201 nor a 5xx JSON error: {unclear:?}"
+    );
+    let failed: Vec<String> = outcomes
+        .iter()
+        .filter_map(|(_, o)| match o {
+            Outcome::Failed(status, body) => Some(format!("{status} {}", body["error"]["message"])),
+            _ => None,
+        })
+        .collect();
+    eprintln!(
+        "kafka outage: {} requests, {} during the outage, {} failed clearly: {failed:?}",
+        outcomes.len(),
+        during.len(),
+        failed.len()
+    );
+    let acked = load.created();
+    assert_audited_once(&http, &stack, before, &acked, Duration::from_secs(120)).await;
+}

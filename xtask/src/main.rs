@@ -4,7 +4,8 @@
 //!   build   components (wasm32-wasip2) into build/, and the host (release)
 //!   up      build, then run `todo-host up` (extra args are passed on)
 //!   test    build everything, then run every test tier
-//!   bench   build release, then run the benchmarks
+//!   bench   build release, then run the benchmarks; `bench --real`
+//!           measures the real stack instead (Kafka, daprd, pod hosts)
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -20,7 +21,8 @@ const WASM_TARGET: &str = "wasm32-wasip2";
 fn main() -> Result<()> {
     let mut args = std::env::args().skip(1);
     let command = args.next().unwrap_or_default();
-    let rest: Vec<String> = args.collect();
+    // `cargo xtask up -- --listen ...`: the `--` only separates.
+    let rest: Vec<String> = args.skip_while(|a| a == "--").collect();
     let root = workspace_root()?;
     std::env::set_current_dir(&root)?;
     match command.as_str() {
@@ -37,6 +39,14 @@ fn main() -> Result<()> {
             run(&mut cmd)
         }
         "test" => test(&root),
+        "bench" if rest.iter().any(|a| a == "--real") => {
+            let rest: Vec<&str> = rest
+                .iter()
+                .map(String::as_str)
+                .filter(|a| *a != "--real")
+                .collect();
+            bench_real(&root, &rest)
+        }
         "bench" => {
             build_components(&root)?;
             build_fixtures(&root)?;
@@ -78,6 +88,49 @@ fn test(root: &Path) -> Result<()> {
         cmd.env(k, v);
     }
     run(&mut cmd)
+}
+
+/// The real-stack benchmark: the release host and bench driver are built
+/// before the shared servers start, so compiling does not compete with
+/// them; the driver (tests/src/bin/todo-real-bench) starts the pods.
+fn bench_real(root: &Path, args: &[&str]) -> Result<()> {
+    build_fixtures(root)?;
+    cargo(&[
+        "build",
+        "--release",
+        "-p",
+        "todo-host",
+        "--bin",
+        "todo-host",
+    ])?;
+    cargo(&[
+        "build",
+        "--release",
+        "-p",
+        "todo-tests",
+        "--bin",
+        "todo-real-bench",
+    ])?;
+    let release = target_dir()?.join("release");
+    if args.iter().any(|a| *a == "--help" || *a == "-h") {
+        return run(Command::new(release.join("todo-real-bench")).args(args));
+    }
+    let started = std::time::Instant::now();
+    let infra = stack::Infra::start(root)?;
+    let mut cmd = Command::new(release.join("todo-real-bench"));
+    cmd.args(args)
+        .env("TODO_HOST_BIN", release.join("todo-host"))
+        .env("TODO_BUILD_DIR", root.join("build"));
+    for (k, v) in &infra.env {
+        cmd.env(k, v);
+    }
+    let result = run(&mut cmd);
+    drop(infra);
+    eprintln!(
+        "xtask: real-stack bench took {:.0} s (servers included)",
+        started.elapsed().as_secs_f64()
+    );
+    result
 }
 
 /// Builds the service components and copies each to build/components/<id>.wasm.

@@ -135,6 +135,18 @@ async fn state_over_dapr_checks_etags_creates_only_once_and_is_transactional() {
         .unwrap();
     assert_eq!(items[0]["value"], "two");
     assert_eq!(items[1], Value::Null);
+
+    // TTL: the value is there, then expires.
+    let short = format!("{key}-ttl");
+    p.cmd(json!({"op": "set", "key": short, "value": "v", "ttl": 1}))
+        .await
+        .unwrap();
+    assert_eq!(p.cmd(json!({"op": "get", "key": short})).await.unwrap()["value"], "v");
+    eventually("the 1 s TTL to expire", WAIT, || async {
+        let v = p.cmd(json!({"op": "get", "key": short})).await.unwrap();
+        v.is_null().then_some(())
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread")]

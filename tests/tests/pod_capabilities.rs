@@ -141,7 +141,10 @@ async fn state_over_dapr_checks_etags_creates_only_once_and_is_transactional() {
     p.cmd(json!({"op": "set", "key": short, "value": "v", "ttl": 1}))
         .await
         .unwrap();
-    assert_eq!(p.cmd(json!({"op": "get", "key": short})).await.unwrap()["value"], "v");
+    assert_eq!(
+        p.cmd(json!({"op": "get", "key": short})).await.unwrap()["value"],
+        "v"
+    );
     eventually("the 1 s TTL to expire", WAIT, || async {
         let v = p.cmd(json!({"op": "get", "key": short})).await.unwrap();
         v.is_null().then_some(())

@@ -12,7 +12,10 @@
 //! numbers, so a restarted host finds them with bulk gets from the lane's
 //! persisted low-water mark, without a key scan (which Dapr lacks). A lane
 //! is stable across restarts of one pod (`TODO_OUTBOX_LANE`, default
-//! `<component>-<hostname>`).
+//! `<component>-<hostname>`). Lanes are listed in a registry and kept
+//! alive by a TTL'd key; a pod that is gone for good (rescheduled under
+//! another name) has its lane adopted by a live pod of the same component,
+//! which publishes the records and retires the lane.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -23,7 +26,7 @@ use serde_json::{Value, json};
 use tokio::sync::Mutex;
 
 use crate::capabilities::pubsub::PubSubBackend;
-use crate::capabilities::state::OutboxEvent;
+use crate::capabilities::state::{OutboxEvent, Precondition};
 use crate::capabilities::{CapError, CapResult};
 use crate::cloudevent::Event;
 
@@ -46,8 +49,113 @@ pub struct Outbox {
 #[async_trait::async_trait]
 pub trait RecordStore: Send + Sync {
     async fn get_values(&self, keys: Vec<String>) -> CapResult<Vec<Option<Vec<u8>>>>;
+    /// Value and ETag of one key.
+    async fn get_item(&self, key: &str) -> CapResult<Option<(Vec<u8>, String)>>;
     async fn put(&self, key: &str, value: Vec<u8>) -> CapResult<()>;
+    /// A single-key write with a precondition and an optional TTL.
+    async fn put_if(
+        &self,
+        key: &str,
+        value: Vec<u8>,
+        precondition: Option<Precondition>,
+        ttl_seconds: Option<u32>,
+    ) -> CapResult<()>;
     async fn remove(&self, key: &str) -> CapResult<()>;
+}
+
+/// Every lane that has ever written records, so a live pod can adopt the
+/// lane of a pod that is gone for good (rescheduled under another name).
+const LANES_KEY: &str = "outbox:lanes";
+/// A lane's owner refreshes this key; when it expires the lane is adopted.
+const ALIVE_TTL_SECONDS: u32 = 15;
+const HEARTBEAT: Duration = Duration::from_secs(5);
+
+fn record_key(lane: &str, seq: u64) -> String {
+    format!("outbox:{lane}:{seq:020}")
+}
+
+fn head_key(lane: &str) -> String {
+    format!("outbox:{lane}:head")
+}
+
+fn alive_key(lane: &str) -> String {
+    format!("outbox:{lane}:alive")
+}
+
+/// Publishes and deletes every record of `lane` from its low-water mark;
+/// returns the sequence number after the last one seen, and how many.
+async fn drain(
+    lane: &str,
+    store: &dyn RecordStore,
+    pubsub: &dyn PubSubBackend,
+    publisher: &str,
+) -> CapResult<(u64, u64)> {
+    let head = match store
+        .get_values(vec![head_key(lane)])
+        .await?
+        .pop()
+        .flatten()
+    {
+        Some(v) => String::from_utf8_lossy(&v)
+            .trim_matches('"')
+            .parse()
+            .unwrap_or(1),
+        None => 1,
+    };
+    let (mut seq, mut misses, mut drained) = (head, 0, 0);
+    while misses < SCAN_WINDOW {
+        let keys: Vec<String> = (seq..seq + CHUNK).map(|s| record_key(lane, s)).collect();
+        let values = store.get_values(keys).await?;
+        for (i, value) in values.into_iter().enumerate() {
+            match value {
+                Some(record) => {
+                    misses = 0;
+                    publish_record(pubsub, publisher, &record).await?;
+                    store.remove(&record_key(lane, seq + i as u64)).await?;
+                    drained += 1;
+                }
+                None => misses += 1,
+            }
+        }
+        seq += CHUNK;
+    }
+    Ok((seq, drained))
+}
+
+/// Reads the lane registry: (lanes, ETag).
+async fn lanes(store: &dyn RecordStore) -> CapResult<(Vec<String>, Option<String>)> {
+    Ok(match store.get_item(LANES_KEY).await? {
+        Some((bytes, etag)) => (
+            serde_json::from_slice(&bytes).unwrap_or_default(),
+            Some(etag),
+        ),
+        None => (Vec::new(), None),
+    })
+}
+
+/// Adds or removes a lane in the registry (optimistic, retried).
+async fn update_lanes(store: &dyn RecordStore, lane: &str, add: bool) -> CapResult<()> {
+    for _ in 0..10 {
+        let (mut list, etag) = lanes(store).await?;
+        let present = list.iter().any(|l| l == lane);
+        if present == add {
+            return Ok(());
+        }
+        if add {
+            list.push(lane.to_owned());
+        } else {
+            list.retain(|l| l != lane);
+        }
+        let precondition = Some(etag.map_or(Precondition::Absent, Precondition::EtagMatches));
+        let value = serde_json::to_vec(&list).expect("a list of strings serializes");
+        match store.put_if(LANES_KEY, value, precondition, None).await {
+            Err(CapError::Conflict(_)) => continue,
+            other => return other,
+        }
+    }
+    Err(CapError::Unavailable(
+        "the outbox lane registry is contended".into(),
+    ))
 }
 
 impl Outbox {
@@ -62,11 +170,11 @@ impl Outbox {
     }
 
     fn record_key(&self, seq: u64) -> String {
-        format!("outbox:{}:{seq:020}", self.lane)
+        record_key(&self.lane, seq)
     }
 
     fn head_key(&self) -> String {
-        format!("outbox:{}:head", self.lane)
+        head_key(&self.lane)
     }
 
     /// Recovers this lane after a restart: publishes every record a previous
@@ -77,52 +185,66 @@ impl Outbox {
         pubsub: &dyn PubSubBackend,
         publisher: &str,
     ) -> anyhow::Result<Arc<Outbox>> {
-        let outbox = Outbox {
+        update_lanes(store, &lane, true).await?;
+        store
+            .put_if(
+                &alive_key(&lane),
+                b"1".to_vec(),
+                None,
+                Some(ALIVE_TTL_SECONDS),
+            )
+            .await?;
+        let (next, recovered) = drain(&lane, store, pubsub, publisher).await?;
+        if recovered > 0 {
+            tracing::warn!(lane = %lane, recovered, "published outbox records left by a previous run");
+        }
+        store
+            .put(&head_key(&lane), next.to_string().into_bytes())
+            .await?;
+        Ok(Arc::new(Outbox {
             lane,
-            next: AtomicU64::new(1),
+            next: AtomicU64::new(next),
             pending: Mutex::new(BTreeMap::new()),
-        };
-        let head = match store
-            .get_values(vec![outbox.head_key()])
-            .await?
-            .pop()
-            .flatten()
-        {
-            Some(v) => String::from_utf8_lossy(&v)
-                .trim_matches('"')
-                .parse()
-                .unwrap_or(1),
-            None => 1,
-        };
-        let mut seq = head;
-        let mut misses = 0;
-        let mut recovered = 0;
-        while misses < SCAN_WINDOW {
-            let keys: Vec<String> = (seq..seq + CHUNK).map(|s| outbox.record_key(s)).collect();
-            let values = store.get_values(keys).await?;
-            for (i, value) in values.into_iter().enumerate() {
-                let s = seq + i as u64;
-                match value {
-                    Some(record) => {
-                        misses = 0;
-                        publish_record(pubsub, publisher, &record).await?;
-                        store.remove(&outbox.record_key(s)).await?;
-                        recovered += 1;
-                    }
-                    None => misses += 1,
+        }))
+    }
+
+    /// Keeps this lane alive and adopts lanes whose owner is gone: their
+    /// records are published and the lane is retired.
+    pub fn spawn_lane_keeper(
+        self: &Arc<Self>,
+        store: Arc<dyn RecordStore>,
+        pubsub: Arc<dyn PubSubBackend>,
+        publisher: String,
+    ) {
+        let lane = self.lane.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(HEARTBEAT).await;
+                let alive = store
+                    .put_if(
+                        &alive_key(&lane),
+                        b"1".to_vec(),
+                        None,
+                        Some(ALIVE_TTL_SECONDS),
+                    )
+                    .await;
+                // Re-registers too: an adopter may have retired this lane
+                // while its pod was down for longer than the TTL.
+                let registered = match alive {
+                    Ok(()) => update_lanes(store.as_ref(), &lane, true).await,
+                    Err(e) => Err(e),
+                };
+                if let Err(e) = registered {
+                    tracing::warn!(lane = %lane, "outbox heartbeat failed: {e}");
+                    continue;
+                }
+                if let Err(e) =
+                    adopt_orphans(&lane, store.as_ref(), pubsub.as_ref(), &publisher).await
+                {
+                    tracing::warn!("adopting orphaned outbox lanes: {e}");
                 }
             }
-            seq += CHUNK;
-        }
-        if recovered > 0 {
-            tracing::warn!(lane = %outbox.lane, recovered, "published outbox records left by a previous run");
-        }
-        let next = seq;
-        outbox.next.store(next, Ordering::SeqCst);
-        store
-            .put(&outbox.head_key(), next.to_string().into_bytes())
-            .await?;
-        Ok(Arc::new(outbox))
+        });
     }
 
     /// Allocates a record for a transaction's events: (key, value).
@@ -213,6 +335,27 @@ impl Outbox {
             }
         });
     }
+}
+
+async fn adopt_orphans(
+    own: &str,
+    store: &dyn RecordStore,
+    pubsub: &dyn PubSubBackend,
+    publisher: &str,
+) -> CapResult<()> {
+    let (list, _) = lanes(store).await?;
+    for lane in list.iter().filter(|l| l.as_str() != own) {
+        if store.get_item(&alive_key(lane)).await?.is_some() {
+            continue;
+        }
+        let (_, adopted) = drain(lane, store, pubsub, publisher).await?;
+        if adopted > 0 {
+            tracing::warn!(lane = %lane, adopted, "published the outbox records of a lane whose pod is gone");
+        }
+        update_lanes(store, lane, false).await?;
+        store.remove(&head_key(lane)).await?;
+    }
+    Ok(())
 }
 
 fn by_topic(events: Vec<OutboxEvent>) -> Vec<(String, Vec<Event>)> {

@@ -31,7 +31,6 @@ pub enum StoreKind {
 }
 
 struct Setup {
-    kind: StoreKind,
     outbox: Arc<Outbox>,
 }
 
@@ -40,6 +39,7 @@ pub struct DaprState {
     /// The component id.
     pub publisher: String,
     pub pubsub: Arc<dyn PubSubBackend>,
+    kind: OnceCell<StoreKind>,
     setup: OnceCell<Setup>,
 }
 
@@ -122,6 +122,7 @@ impl DaprState {
             dapr,
             publisher,
             pubsub,
+            kind: OnceCell::new(),
             setup: OnceCell::new(),
         })
     }
@@ -150,14 +151,23 @@ impl DaprState {
                 self.dapr.names.state
             ),
         };
+        let _ = self.kind.set(kind);
         let lane = Outbox::lane_from_env(&self.publisher);
         let outbox =
             Outbox::recover(lane, self.as_ref(), self.pubsub.as_ref(), &self.publisher).await?;
         let store: Arc<dyn RecordStore> = self.clone();
-        outbox.spawn_retry(store, self.pubsub.clone(), self.publisher.clone());
-        let _ = self.setup.set(Setup { kind, outbox });
+        outbox.spawn_retry(store.clone(), self.pubsub.clone(), self.publisher.clone());
+        outbox.spawn_lane_keeper(store, self.pubsub.clone(), self.publisher.clone());
+        let _ = self.setup.set(Setup { outbox });
         tracing::info!(store = %ty, "state store ready");
         Ok(())
+    }
+
+    fn kind(&self) -> CapResult<StoreKind> {
+        self.kind
+            .get()
+            .copied()
+            .ok_or_else(|| CapError::Unavailable("the state store is not initialized yet".into()))
     }
 
     fn setup(&self) -> CapResult<&Setup> {
@@ -187,8 +197,24 @@ impl RecordStore for DaprState {
         Ok(items.into_iter().map(|i| i.map(|i| i.value)).collect())
     }
 
+    async fn get_item(&self, key: &str) -> CapResult<Option<(Vec<u8>, String)>> {
+        let mut items = self.get_bulk("", vec![key.to_owned()]).await?;
+        Ok(items.pop().flatten().map(|i| (i.value, i.etag)))
+    }
+
     async fn put(&self, key: &str, value: Vec<u8>) -> CapResult<()> {
-        let op = upsert(StoreKind::Postgres, key, encode_value(&value), None, None);
+        self.put_if(key, value, None, None).await
+    }
+
+    async fn put_if(
+        &self,
+        key: &str,
+        value: Vec<u8>,
+        precondition: Option<Precondition>,
+        ttl_seconds: Option<u32>,
+    ) -> CapResult<()> {
+        let value = encode_value(&value);
+        let op = upsert(self.kind()?, key, value, precondition.as_ref(), ttl_seconds);
         self.transaction(vec![op]).await
     }
 
@@ -269,6 +295,7 @@ impl StateBackend for DaprState {
         events: Vec<OutboxEvent>,
     ) -> CapResult<()> {
         let setup = self.setup()?;
+        let kind = self.kind()?;
         // Redis runs a transaction as MULTI/EXEC of one script per key: a
         // failed precondition fails its own key only and the rest commit.
         // Refuse rather than break all-or-nothing.
@@ -276,10 +303,7 @@ impl StateBackend for DaprState {
             StateOp::Set { precondition, .. } => precondition.is_some(),
             StateOp::Delete { etag, .. } => etag.is_some(),
         });
-        if setup.kind == StoreKind::Redis
-            && guarded
-            && ops.len() + usize::from(!events.is_empty()) > 1
-        {
+        if kind == StoreKind::Redis && guarded && ops.len() + usize::from(!events.is_empty()) > 1 {
             return Err(CapError::Invalid(
                 "the Redis state store cannot apply ETag or create-only checks atomically across keys; \
                  use a single key or the PostgreSQL store"
@@ -295,7 +319,7 @@ impl StateBackend for DaprState {
                     precondition,
                     ttl_seconds,
                 } => upsert(
-                    setup.kind,
+                    kind,
                     key,
                     encode_value(value),
                     precondition.as_ref(),
@@ -308,7 +332,7 @@ impl StateBackend for DaprState {
             return self.transaction(operations).await;
         }
         let (seq, key, record) = setup.outbox.record(&self.publisher, &events).await;
-        operations.push(upsert(setup.kind, &key, record, None, None));
+        operations.push(upsert(kind, &key, record, None, None));
         if let Err(e) = self.transaction(operations).await {
             setup.outbox.abandon(seq).await;
             return Err(e);

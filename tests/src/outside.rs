@@ -1,10 +1,7 @@
-//! Pod mode on the real stack, checked from outside: what Dapr itself
-//! reports, what Kafka's own console consumer reads (validated with
-//! Python's CloudEvents SDK), what `psql` and `redis-cli` show, and faults
-//! (a killed host or sidecar, redelivery, dead letters, a Kafka restart).
-//!
-//! Runs only when `cargo xtask test` started the shared servers
-//! (`TODO_STACK_*`); without them every test prints a note and passes.
+//! Checks of pod mode on the real stack from outside, shared by the
+//! real-stack test binaries: what Dapr itself reports, what Kafka's own
+//! console consumer reads (validated with Python's CloudEvents SDK), what
+//! `psql` and `redis-cli` show, and load generators for fault tests.
 
 use std::collections::{BTreeSet, HashSet};
 use std::io::Write as _;
@@ -14,28 +11,28 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use crate::real_stack::{DAPR_TOKEN, Infra, RealStack};
+use crate::stack::Stack;
+use crate::{Scratch, eventually, wasm, workspace_root};
 use serde_json::{Value, json};
-use todo_tests::real_stack::{DAPR_TOKEN, Infra, RealStack};
-use todo_tests::stack::Stack;
-use todo_tests::{Scratch, eventually, wasm, workspace_root};
 
 /// After a restart Kafka rebalances the consumer group (the dead member's
 /// session lapses after 6 s) before deliveries resume.
-const WAIT: Duration = Duration::from_secs(90);
+pub const WAIT: Duration = Duration::from_secs(90);
 /// How long a killed host or sidecar stays down before its restart.
-const DOWNTIME: Duration = Duration::from_secs(3);
+pub const DOWNTIME: Duration = Duration::from_secs(3);
 /// A retried delivery comes back within this (Dapr's first backoff is
 /// 100 ms, the manifest's 50 ms).
-const REDELIVERY: Duration = Duration::from_secs(30);
+pub const REDELIVERY: Duration = Duration::from_secs(30);
 /// Each creator starts at most one request per `PACE`.
-const PACE: Duration = Duration::from_millis(200);
-const CREATED: &str = "com.todo.task.created.v1";
+pub const PACE: Duration = Duration::from_millis(200);
+pub const CREATED: &str = "com.todo.task.created.v1";
 /// The Dapr pub/sub component of dapr/local/pubsub.yaml.
-const PUBSUB: &str = "pubsub";
+pub const PUBSUB: &str = "pubsub";
 /// `dead_letter_topic` when a topic trigger names none (host/src/manifest.rs).
-const DEFAULT_DEAD_LETTERS: &str = "dead-letters";
+pub const DEFAULT_DEAD_LETTERS: &str = "dead-letters";
 
-fn infra(test: &str) -> Option<Infra> {
+pub fn infra(test: &str) -> Option<Infra> {
     let infra = Infra::from_env();
     if infra.is_none() {
         eprintln!(
@@ -45,27 +42,27 @@ fn infra(test: &str) -> Option<Infra> {
     infra
 }
 
-fn app_manifest() -> PathBuf {
+pub fn app_manifest() -> PathBuf {
     workspace_root().join("spin.toml")
 }
 
-fn start(infra: Infra, manifest: &Path) -> RealStack {
+pub fn start(infra: Infra, manifest: &Path) -> RealStack {
     tokio::task::block_in_place(|| RealStack::start(infra, manifest)).expect("real stack starts")
 }
 
 /// Runs blocking work (child processes) off the async workers.
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+pub async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
     tokio::task::spawn_blocking(f)
         .await
         .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))
 }
 
 /// Runs `cmd` to completion: its stdout, or a panic with everything it said.
-fn run(cmd: &mut Command) -> String {
+pub fn run(cmd: &mut Command) -> String {
     run_with_stdin(cmd, "")
 }
 
-fn run_with_stdin(cmd: &mut Command, stdin: &str) -> String {
+pub fn run_with_stdin(cmd: &mut Command, stdin: &str) -> String {
     let mut child = cmd
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -92,7 +89,7 @@ fn run_with_stdin(cmd: &mut Command, stdin: &str) -> String {
 }
 
 /// Installs the Debian package that brings `tool` if it is missing.
-fn ensure_tool(tool: &str, package: &str) {
+pub fn ensure_tool(tool: &str, package: &str) {
     let found = |t: &str| {
         Command::new("sh")
             .args(["-c", &format!("command -v {t}")])
@@ -116,7 +113,7 @@ fn ensure_tool(tool: &str, package: &str) {
 
 // ---------------------------------------------------------------- Kafka
 
-fn kafka_sh(infra: &Infra, sub: &str) -> Command {
+pub fn kafka_sh(infra: &Infra, sub: &str) -> Command {
     let mut cmd = Command::new("bash");
     cmd.arg(workspace_root().join("xtask/stack/kafka.sh"))
         .arg(sub)
@@ -127,7 +124,7 @@ fn kafka_sh(infra: &Infra, sub: &str) -> Command {
 /// Every record of `topic` from the beginning, read by Kafka's own console
 /// consumer (it exits once no record came for 3 s): one line per record,
 /// `headers <TAB> key <TAB> value`.
-fn kafka_records(infra: &Infra, topic: &str) -> String {
+pub fn kafka_records(infra: &Infra, topic: &str) -> String {
     run(kafka_sh(infra, "consume").args([
         "--topic",
         topic,
@@ -141,7 +138,7 @@ fn kafka_records(infra: &Infra, topic: &str) -> String {
     ]))
 }
 
-fn record_values(records: &str) -> Vec<Value> {
+pub fn record_values(records: &str) -> Vec<Value> {
     records
         .lines()
         .filter(|l| !l.trim().is_empty())
@@ -155,13 +152,13 @@ fn record_values(records: &str) -> Vec<Value> {
 
 /// Stops the broker; dropping the guard starts it again (same ports and
 /// data) if the test did not, so a failing test leaves Kafka up.
-struct KafkaOutage {
+pub struct KafkaOutage {
     infra: Infra,
     down: bool,
 }
 
 impl KafkaOutage {
-    fn begin(infra: &Infra) -> Self {
+    pub fn begin(infra: &Infra) -> Self {
         run(&mut kafka_sh(infra, "stop"));
         let status = kafka_sh(infra, "status")
             .stdout(Stdio::null())
@@ -175,7 +172,7 @@ impl KafkaOutage {
     }
 
     /// Restarts the broker; returns its bootstrap address.
-    fn end(&mut self) -> String {
+    pub fn end(&mut self) -> String {
         let out = run(&mut kafka_sh(&self.infra, "restart"));
         self.down = false;
         out.lines().last().unwrap_or_default().trim().to_owned()
@@ -196,7 +193,7 @@ impl Drop for KafkaOutage {
 /// CloudEvents SDK's Kafka binding and JSON format as a CloudEvent 1.0, and
 /// prints a JSON array of what the SDK read. Exits 1 at the first record
 /// the SDK refuses.
-const VALIDATOR: &str = r#"
+pub const VALIDATOR: &str = r#"
 import json, sys
 from cloudevents.core.bindings.kafka import KafkaMessage, from_kafka
 from cloudevents.core.formats.json import JSONFormat
@@ -248,7 +245,7 @@ json.dump(out, sys.stdout, default=str)
 "#;
 
 /// Where Python's `cloudevents` package is installed (outside the clone).
-fn python_sdk() -> PathBuf {
+pub fn python_sdk() -> PathBuf {
     let cache = std::env::var_os("TODO_STACK_CACHE")
         .map(PathBuf::from)
         .unwrap_or_else(|| {
@@ -286,7 +283,7 @@ fn python_sdk() -> PathBuf {
 }
 
 /// The records as Python's CloudEvents SDK reads them.
-fn validate_with_python_sdk(sdk: &Path, records: &str) -> Vec<Value> {
+pub fn validate_with_python_sdk(sdk: &Path, records: &str) -> Vec<Value> {
     let scratch = Scratch::new();
     let script = scratch.write("validate_cloudevents.py", VALIDATOR);
     let out = run_with_stdin(
@@ -299,14 +296,14 @@ fn validate_with_python_sdk(sdk: &Path, records: &str) -> Vec<Value> {
 
 // ------------------------------------------------------------------ HTTP
 
-fn client() -> reqwest::Client {
+pub fn client() -> reqwest::Client {
     reqwest::Client::builder()
         .timeout(Duration::from_secs(60))
         .build()
         .expect("HTTP client")
 }
 
-async fn get_json(http: &reqwest::Client, url: &str) -> (u16, Value) {
+pub async fn get_json(http: &reqwest::Client, url: &str) -> (u16, Value) {
     let resp = http
         .get(url)
         .send()
@@ -316,7 +313,7 @@ async fn get_json(http: &reqwest::Client, url: &str) -> (u16, Value) {
     (status, resp.json().await.unwrap_or(Value::Null))
 }
 
-async fn create_task(http: &reqwest::Client, stack: &RealStack, title: &str) -> Value {
+pub async fn create_task(http: &reqwest::Client, stack: &RealStack, title: &str) -> Value {
     let resp = http
         .post(stack.url("/api/tasks"))
         .json(&json!({"title": title}))
@@ -330,14 +327,14 @@ async fn create_task(http: &reqwest::Client, stack: &RealStack, title: &str) -> 
 }
 
 /// The audit chain's length now: entries appended later have a greater seq.
-async fn audit_head(http: &reqwest::Client, stack: &RealStack) -> u64 {
+pub async fn audit_head(http: &reqwest::Client, stack: &RealStack) -> u64 {
     let (status, body) = get_json(http, &stack.url("/api/audit?limit=1")).await;
     assert_eq!(status, 200, "{body}");
     body["head"].as_u64().expect("audit head")
 }
 
 /// Every `task.created` audit entry appended after seq `after`.
-async fn created_audited_after(
+pub async fn created_audited_after(
     http: &reqwest::Client,
     stack: &RealStack,
     after: u64,
@@ -359,7 +356,7 @@ async fn created_audited_after(
 
 /// Waits until every id of `acked` is audited as created, and checks
 /// that nothing after `after` is audited twice (by subject or event id).
-async fn assert_audited_once(
+pub async fn assert_audited_once(
     http: &reqwest::Client,
     stack: &RealStack,
     after: u64,
@@ -425,7 +422,7 @@ async fn assert_audited_once(
 
 /// What became of one `POST /api/tasks` made while a fault was in effect.
 #[derive(Debug, Clone)]
-enum Outcome {
+pub enum Outcome {
     Created(String),
     /// A 5xx with a JSON error body: failed, and said so.
     Failed(u16, Value),
@@ -435,13 +432,13 @@ enum Outcome {
 }
 
 #[derive(Default)]
-struct Load {
-    stop: AtomicBool,
-    outcomes: Mutex<Vec<(Instant, Outcome)>>,
+pub struct Load {
+    pub stop: AtomicBool,
+    pub outcomes: Mutex<Vec<(Instant, Outcome)>>,
 }
 
 impl Load {
-    fn created(&self) -> Vec<String> {
+    pub fn created(&self) -> Vec<String> {
         self.outcomes
             .lock()
             .unwrap()
@@ -454,7 +451,7 @@ impl Load {
     }
 
     /// Waits until `n` more tasks are acknowledged than `base`.
-    async fn wait_created(&self, base: usize, n: usize, what: &str) {
+    pub async fn wait_created(&self, base: usize, n: usize, what: &str) {
         eventually(what, WAIT, || async {
             (self.created().len() >= base + n).then_some(())
         })
@@ -464,7 +461,7 @@ impl Load {
 
 /// `workers` loops creating tasks until `load.stop`, recording every outcome
 /// with the instant its request started.
-fn spawn_creators(
+pub fn spawn_creators(
     url: String,
     label: &str,
     workers: usize,
@@ -512,7 +509,7 @@ fn spawn_creators(
         .collect()
 }
 
-async fn stop_creators(load: &Load, workers: Vec<tokio::task::JoinHandle<()>>) {
+pub async fn stop_creators(load: &Load, workers: Vec<tokio::task::JoinHandle<()>>) {
     load.stop.store(true, Ordering::Release);
     for w in workers {
         w.await.expect("creator task");
@@ -523,7 +520,7 @@ async fn stop_creators(load: &Load, workers: Vec<tokio::task::JoinHandle<()>>) {
 
 /// The probe fixture alone, subscribed to `topics` (dead letters to
 /// `dead-letters`), with its command API and logs on HTTP routes.
-fn probe_manifest(scratch: &Scratch, topics: &[&str]) -> PathBuf {
+pub fn probe_manifest(scratch: &Scratch, topics: &[&str]) -> PathBuf {
     let source = scratch.install(&wasm("fixtures/probe.wasm"), "probe.wasm");
     let mut text = format!(
         r#"spin_manifest_version = 2
@@ -557,7 +554,7 @@ dead_letter_topic = "dead-letters"
     scratch.write("spin.toml", &text)
 }
 
-async fn probe_cmd(http: &reqwest::Client, stack: &RealStack, command: Value) -> Value {
+pub async fn probe_cmd(http: &reqwest::Client, stack: &RealStack, command: Value) -> Value {
     let resp = http
         .post(stack.url("/cmd"))
         .json(&command)
@@ -573,7 +570,7 @@ async fn probe_cmd(http: &reqwest::Client, stack: &RealStack, command: Value) ->
     body["ok"].clone()
 }
 
-async fn probe_events(http: &reqwest::Client, stack: &RealStack) -> Vec<Value> {
+pub async fn probe_events(http: &reqwest::Client, stack: &RealStack) -> Vec<Value> {
     let (status, body) = get_json(http, &stack.url("/log/events")).await;
     assert_eq!(status, 200, "{body}");
     body.as_array()
@@ -581,14 +578,17 @@ async fn probe_events(http: &reqwest::Client, stack: &RealStack) -> Vec<Value> {
         .expect("the event log is a JSON array")
 }
 
-fn deliveries(log: &[Value], id: &str) -> usize {
+pub fn deliveries(log: &[Value], id: &str) -> usize {
     log.iter().filter(|e| e["id"] == id).count()
 }
 
 // ---------------------------------------------------- subscriptions (a)
 
 /// (topic, route, dead-letter topic) per component, from the manifest.
-fn manifest_subscriptions(manifest: &Path, component: &str) -> BTreeSet<(String, String, String)> {
+pub fn manifest_subscriptions(
+    manifest: &Path,
+    component: &str,
+) -> BTreeSet<(String, String, String)> {
     let text = std::fs::read_to_string(manifest).expect("manifest");
     let parsed: toml::Table = text.parse().expect("manifest is TOML");
     let triggers = parsed
@@ -620,7 +620,7 @@ fn manifest_subscriptions(manifest: &Path, component: &str) -> BTreeSet<(String,
 
 /// (topic, route, dead-letter topic) of every subscription the sidecar on
 /// `port` reports in its own metadata.
-async fn dapr_subscriptions(
+pub async fn dapr_subscriptions(
     http: &reqwest::Client,
     port: u16,
 ) -> BTreeSet<(String, String, String)> {
@@ -654,7 +654,7 @@ async fn dapr_subscriptions(
 }
 
 /// Every pod's sidecar lists exactly its component's topic triggers.
-async fn assert_subscriptions_match(stack: &RealStack, manifest: &Path) {
+pub async fn assert_subscriptions_match(stack: &RealStack, manifest: &Path) {
     let text = std::fs::read_to_string(manifest).expect("manifest");
     let parsed: toml::Table = text.parse().expect("manifest is TOML");
     let components: BTreeSet<&String> = parsed["component"]
@@ -685,369 +685,3 @@ async fn assert_subscriptions_match(stack: &RealStack, manifest: &Path) {
 }
 
 // ----------------------------------------------------------------- tests
-
-#[tokio::test(flavor = "multi_thread")]
-async fn dapr_lists_exactly_the_subscriptions_of_spin_toml() {
-    let Some(infra) = infra("dapr_lists_exactly_the_subscriptions_of_spin_toml") else {
-        return;
-    };
-    let manifest = app_manifest();
-    let stack = start(infra, &manifest);
-    // The app's manifest has a subscriber and a component without topics.
-    assert!(!manifest_subscriptions(&manifest, "audit").is_empty());
-    assert_subscriptions_match(&stack, &manifest).await;
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn task_events_read_by_kafkas_console_consumer_are_cloudevents_to_pythons_sdk() {
-    let Some(infra) =
-        infra("task_events_read_by_kafkas_console_consumer_are_cloudevents_to_pythons_sdk")
-    else {
-        return;
-    };
-    let sdk = blocking(python_sdk).await;
-    let stack = start(infra.clone(), &app_manifest());
-    let http = client();
-    let mut ids = Vec::new();
-    for i in 0..5 {
-        let task = create_task(&http, &stack, &format!("interop {i}")).await;
-        ids.push(task["id"].as_str().expect("task id").to_owned());
-    }
-    // Committed tasks are relayed to Kafka by the outbox; read until all are there.
-    let events = eventually("every created task on task-events", WAIT, || {
-        let (infra, sdk, ids) = (infra.clone(), sdk.clone(), ids.clone());
-        async move {
-            blocking(move || {
-                let records = kafka_records(&infra, "task-events");
-                let events = validate_with_python_sdk(&sdk, &records);
-                assert_eq!(
-                    events.len(),
-                    records.lines().filter(|l| !l.trim().is_empty()).count(),
-                    "every record read"
-                );
-                let created: HashSet<&str> = events
-                    .iter()
-                    .filter(|e| e["type"] == CREATED)
-                    .filter_map(|e| e["subject"].as_str())
-                    .collect();
-                ids.iter()
-                    .all(|id| created.contains(id.as_str()))
-                    .then_some(events)
-            })
-            .await
-        }
-    })
-    .await;
-    for e in &events {
-        assert_eq!(e["specversion"], "1.0", "{e}");
-        assert_eq!(e["source"], "chat-api", "{e}");
-        assert!(
-            e["type"]
-                .as_str()
-                .is_some_and(|t| t.starts_with("com.todo.task.")),
-            "{e}"
-        );
-        assert!(e["time"].is_string(), "no time: {e}");
-        assert!(
-            e["subject"].as_str().is_some_and(|s| !s.is_empty()),
-            "no subject: {e}"
-        );
-        assert!(
-            e["extensions"]["correlationid"].is_string(),
-            "no correlation id: {e}"
-        );
-        assert_eq!(e["datacontenttype"], "application/json", "{e}");
-        // Passed through, not wrapped in a second envelope.
-        assert!(
-            e["data"].get("specversion").is_none(),
-            "double-wrapped: {e}"
-        );
-    }
-    for id in &ids {
-        let created: Vec<&Value> = events
-            .iter()
-            .filter(|e| e["type"] == CREATED && e["subject"] == id.as_str())
-            .collect();
-        assert_eq!(created[0]["data"]["id"], id.as_str(), "{}", created[0]);
-        assert!(
-            created[0]["data"]["title"]
-                .as_str()
-                .is_some_and(|t| t.starts_with("interop "))
-        );
-    }
-    let unique: HashSet<&str> = events.iter().filter_map(|e| e["id"].as_str()).collect();
-    assert!(ids.len() <= unique.len());
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn psql_shows_the_task_row_chat_api_wrote() {
-    let Some(infra) = infra("psql_shows_the_task_row_chat_api_wrote") else {
-        return;
-    };
-    blocking(|| ensure_tool("psql", "postgresql-client")).await;
-    let stack = start(infra.clone(), &app_manifest());
-    let http = client();
-    let task = create_task(&http, &stack, "Visible in psql").await;
-    let id = task["id"].as_str().expect("task id").to_owned();
-    let key = format!("chat-api||task:{id}");
-    let url = infra.postgres.clone();
-    let row = blocking(move || {
-        run_with_stdin(
-            Command::new("psql")
-                .arg(url)
-                .args(["-X", "-At", "-v", "ON_ERROR_STOP=1", "-v"])
-                .arg(format!("key={key}")),
-            "SELECT value::text FROM todo_state WHERE key = :'key';\n",
-        )
-    })
-    .await;
-    assert!(
-        !row.trim().is_empty(),
-        "no todo_state row for chat-api||task:{id}"
-    );
-    let stored: Value =
-        serde_json::from_str(row.trim()).unwrap_or_else(|e| panic!("row is not JSON ({e}): {row}"));
-    assert_eq!(stored["id"], id.as_str(), "{stored}");
-    assert_eq!(stored["title"], "Visible in psql", "{stored}");
-    // The row is what the API serves.
-    let (status, served) = get_json(&http, &stack.url(&format!("/api/tasks/{id}"))).await;
-    assert_eq!(status, 200, "{served}");
-    assert_eq!(stored, served);
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn redis_cli_shows_the_key_the_probe_wrote() {
-    let Some(infra) = infra("redis_cli_shows_the_key_the_probe_wrote") else {
-        return;
-    };
-    blocking(|| ensure_tool("redis-cli", "redis-tools")).await;
-    let scratch = Scratch::new();
-    let stack = start(infra.clone(), &probe_manifest(&scratch, &[]));
-    let http = client();
-    let key = format!("interop:{}", uuid::Uuid::new_v4().simple());
-    let value = json!({"written": "by the probe", "n": 42});
-    probe_cmd(
-        &http,
-        &stack,
-        json!({"op": "set", "key": key, "value": value.to_string()}),
-    )
-    .await;
-    let got = probe_cmd(&http, &stack, json!({"op": "get", "key": key})).await;
-    let etag = got["etag"].as_str().expect("an etag").to_owned();
-
-    let (host, port) = infra.redis.rsplit_once(':').expect("host:port");
-    let hget = |field: &str| {
-        let mut cmd = Command::new("redis-cli");
-        cmd.args([
-            "-h",
-            host,
-            "-p",
-            port,
-            "--raw",
-            "HGET",
-            &format!("probe||{key}"),
-            field,
-        ]);
-        cmd
-    };
-    let (mut data, mut version) = (hget("data"), hget("version"));
-    let (data, version) = blocking(move || (run(&mut data), run(&mut version))).await;
-    let stored: Value = serde_json::from_str(data.trim())
-        .unwrap_or_else(|e| panic!("HGET data is not JSON ({e}): {data:?}"));
-    assert_eq!(stored, value);
-    assert_eq!(
-        version.trim(),
-        etag,
-        "Redis' version is the ETag the component saw"
-    );
-}
-
-async fn audit_survives(test: &str, fault: fn(&mut RealStack, usize)) {
-    let Some(infra) = infra(test) else {
-        return;
-    };
-    let mut stack = start(infra, &app_manifest());
-    let http = client();
-    let before = audit_head(&http, &stack).await;
-    let audit = stack.pod("audit");
-    let load = Arc::new(Load::default());
-    let creators = spawn_creators(stack.url("/api/tasks"), test, 2, &load);
-    load.wait_created(0, 5, "tasks acknowledged before the fault")
-        .await;
-    fault(&mut stack, audit);
-    let down = Instant::now();
-    // Events keep flowing while audit is down ...
-    let at_fault = load.created().len();
-    load.wait_created(at_fault, 10, "tasks acknowledged while audit is down")
-        .await;
-    // ... and a crashed container comes back after seconds, not at once
-    // (long enough for the sidecar to commit Kafka offsets meanwhile).
-    tokio::time::sleep(DOWNTIME.saturating_sub(down.elapsed())).await;
-    tokio::task::block_in_place(|| stack.restart_pod(audit)).expect("audit pod restarts");
-    let at_restart = load.created().len();
-    load.wait_created(at_restart, 5, "tasks acknowledged after the restart")
-        .await;
-    stop_creators(&load, creators).await;
-
-    let outcomes = load.outcomes.lock().unwrap().clone();
-    let not_created: Vec<&Outcome> = outcomes
-        .iter()
-        .map(|(_, o)| o)
-        .filter(|o| !matches!(o, Outcome::Created(_)))
-        .collect();
-    // chat-api does not depend on audit: every create succeeds.
-    assert!(not_created.is_empty(), "{not_created:?}");
-    let acked = load.created();
-    assert_audited_once(&http, &stack, before, &acked, WAIT).await;
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn audit_host_killed_while_tasks_flow_audits_each_acknowledged_task_once() {
-    audit_survives(
-        "audit_host_killed_while_tasks_flow_audits_each_acknowledged_task_once",
-        RealStack::kill_host,
-    )
-    .await;
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn audit_sidecar_killed_while_tasks_flow_audits_each_acknowledged_task_once() {
-    audit_survives(
-        "audit_sidecar_killed_while_tasks_flow_audits_each_acknowledged_task_once",
-        RealStack::kill_daprd,
-    )
-    .await;
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn retry_is_redelivered_and_drop_lands_on_the_dead_letter_topic() {
-    let Some(infra) = infra("retry_is_redelivered_and_drop_lands_on_the_dead_letter_topic") else {
-        return;
-    };
-    // A topic of its own: a retried event holds up its partition.
-    let topic = format!("probe-faults-{}", uuid::Uuid::new_v4().simple());
-    let scratch = Scratch::new();
-    let manifest = probe_manifest(&scratch, &[&topic]);
-    let stack = start(infra.clone(), &manifest);
-    assert_subscriptions_match(&stack, &manifest).await;
-    let http = client();
-    let drop_id = format!("drop-{}", uuid::Uuid::new_v4().simple());
-    let retry_id = format!("retry-{}", uuid::Uuid::new_v4().simple());
-    for (id, ty) in [(&drop_id, "x.drop"), (&retry_id, "x.retry")] {
-        probe_cmd(
-            &http,
-            &stack,
-            json!({"op": "publish", "topic": topic, "id": id, "type": ty}),
-        )
-        .await;
-    }
-
-    let dead_letter = |id: String| {
-        let infra = infra.clone();
-        async move {
-            blocking(move || {
-                record_values(&kafka_records(&infra, "dead-letters"))
-                    .into_iter()
-                    .find(|e| e["id"] == id.as_str())
-            })
-            .await
-        }
-    };
-    let dead = eventually("the dropped event on dead-letters", WAIT, || {
-        dead_letter(drop_id.clone())
-    })
-    .await;
-    assert_eq!(dead["type"], "x.drop", "{dead}");
-    assert_eq!(dead["source"], "probe", "{dead}");
-    assert_eq!(dead["specversion"], "1.0", "{dead}");
-    // Dropped means not retried.
-    let log = probe_events(&http, &stack).await;
-    assert_eq!(deliveries(&log, &drop_id), 1, "{log:?}");
-
-    let deadline = Instant::now() + REDELIVERY;
-    loop {
-        let delivered = deliveries(&probe_events(&http, &stack).await, &retry_id);
-        if delivered > 1 {
-            break;
-        }
-        if Instant::now() > deadline {
-            let dead = dead_letter(retry_id.clone()).await;
-            panic!(
-                "an event answered with RETRY was delivered {delivered} time(s) in {REDELIVERY:?}; \
-                 on the dead-letter topic: {}",
-                dead.is_some()
-            );
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn kafka_stopped_and_restarted_loses_no_acknowledged_task() {
-    let Some(infra) = infra("kafka_stopped_and_restarted_loses_no_acknowledged_task") else {
-        return;
-    };
-    let stack = start(infra.clone(), &app_manifest());
-    let http = client();
-    let before = audit_head(&http, &stack).await;
-    let load = Arc::new(Load::default());
-    let creators = spawn_creators(stack.url("/api/tasks"), "kafka outage", 2, &load);
-    load.wait_created(0, 5, "tasks acknowledged before the outage")
-        .await;
-
-    let outage_infra = infra.clone();
-    let (mut outage, down_at) = blocking(move || {
-        let outage = KafkaOutage::begin(&outage_infra);
-        (outage, Instant::now())
-    })
-    .await;
-    // The fault itself: the broker stays away for a few seconds.
-    tokio::time::sleep(Duration::from_secs(5)).await;
-    let (bootstrap, up_at) = blocking(move || {
-        let bootstrap = outage.end();
-        (bootstrap, Instant::now())
-    })
-    .await;
-    assert_eq!(
-        bootstrap, infra.kafka,
-        "the broker came back on its old address"
-    );
-    let at_restart = load.created().len();
-    load.wait_created(at_restart, 5, "tasks acknowledged after Kafka is back")
-        .await;
-    stop_creators(&load, creators).await;
-
-    let outcomes = load.outcomes.lock().unwrap().clone();
-    let during: Vec<&Outcome> = outcomes
-        .iter()
-        .filter(|(t, _)| *t >= down_at && *t < up_at)
-        .map(|(_, o)| o)
-        .collect();
-    assert!(!during.is_empty(), "no task was created during the outage");
-    let unclear: Vec<&str> = outcomes
-        .iter()
-        .filter_map(|(_, o)| match o {
-            Outcome::Unclear(why) => Some(why.as_str()),
-            _ => None,
-        })
-        .collect();
-    assert!(
-        unclear.is_empty(),
-        "answers that are neither 201 nor a 5xx JSON error: {unclear:?}"
-    );
-    let failed: Vec<String> = outcomes
-        .iter()
-        .filter_map(|(_, o)| match o {
-            Outcome::Failed(status, body) => Some(format!("{status} {}", body["error"]["message"])),
-            _ => None,
-        })
-        .collect();
-    eprintln!(
-        "kafka outage: {} requests, {} during the outage, {} failed clearly: {failed:?}",
-        outcomes.len(),
-        during.len(),
-        failed.len()
-    );
-    let acked = load.created();
-    assert_audited_once(&http, &stack, before, &acked, Duration::from_secs(120)).await;
-}

@@ -15,7 +15,7 @@ use uuid::Uuid;
 use crate::tasks::{NewTask, Task};
 
 /// Attempts of the index read-modify-write before giving up on contention.
-pub const WRITE_ATTEMPTS: u32 = 5;
+pub const WRITE_ATTEMPTS: u32 = 10;
 /// Keys per `get-bulk` call when listing.
 const BULK_CHUNK: usize = 100;
 

@@ -137,6 +137,9 @@ pub trait KeyValue {
 
 /// Runs `attempt` until it does not fail with `Conflict`, at most `attempts`
 /// times; the last conflict is returned if contention never clears.
+/// Between attempts it backs off (1, 2, 4, ... ms, capped at 50 ms, with
+/// jitter) so that writers racing for one key spread out instead of
+/// colliding again at once.
 pub fn retry_on_conflict<T>(
     attempts: u32,
     mut attempt: impl FnMut() -> Result<T, KvError>,
@@ -145,10 +148,22 @@ pub fn retry_on_conflict<T>(
     loop {
         tries += 1;
         match attempt() {
-            Err(KvError::Conflict(_)) if tries < attempts => continue,
+            Err(KvError::Conflict(_)) if tries < attempts => {
+                std::thread::sleep(conflict_backoff(tries));
+            }
             other => return other,
         }
     }
+}
+
+fn conflict_backoff(tries: u32) -> std::time::Duration {
+    let base_us = (1_000u64 << tries.min(6)).min(50_000);
+    // Jitter from the clock's low bits: no RNG needed, different per writer.
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    std::time::Duration::from_micros(base_us / 2 + u64::from(nanos) % (base_us / 2 + 1))
 }
 
 /// Read-modify-write of one key guarded by its ETag, retried on conflict.

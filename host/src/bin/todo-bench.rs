@@ -96,6 +96,21 @@ async fn instantiate_and_handle(app: &InProcess, samples: usize) -> Result<()> {
         fresh.push(t.elapsed());
     }
     let slot = rt.slot("probe")?;
+    // Where a fresh call's time goes: the store alone, then the instance.
+    let mut stores = Vec::with_capacity(samples);
+    let mut instances = Vec::with_capacity(samples);
+    for _ in 0..samples {
+        let t = Instant::now();
+        let store = rt.new_store(&slot);
+        stores.push(t.elapsed());
+        drop(store);
+        let t = Instant::now();
+        let parts = rt.instantiate(&slot).await?;
+        instances.push(t.elapsed());
+        drop(parts);
+    }
+    stores.sort();
+    instances.sort();
     let (loaded, mut store, instance) = rt.instantiate(&slot).await?;
     let guest = loaded
         .events
@@ -121,6 +136,11 @@ async fn instantiate_and_handle(app: &InProcess, samples: usize) -> Result<()> {
         "  ratio fresh/reused: p50 {:.2}x   p99 {:.2}x",
         f50 / r50,
         f99 / r99
+    );
+    println!(
+        "  of which: new store p50 {:.1} us, new store + instantiate p50 {:.1} us",
+        percentile(&stores, 0.5),
+        percentile(&instances, 0.5)
     );
     Ok(())
 }

@@ -132,10 +132,6 @@ impl Registry {
         self.slots.get(id)
     }
 
-    pub fn slots(&self) -> impl Iterator<Item = &Arc<Slot>> {
-        self.slots.values()
-    }
-
     /// Compiles (or loads from the cache), links and checks the exports.
     fn prepare(&self, id: &str, bytes: &[u8], needs: Needs) -> anyhow::Result<Loaded> {
         let hash = hex::encode(Sha256::digest(bytes));

@@ -293,13 +293,6 @@ impl Manifest {
         m.websockets.retain(|t| t.component == id);
         Ok(m)
     }
-
-    pub fn topic_triggers_of<'a>(
-        &'a self,
-        component: &'a str,
-    ) -> impl Iterator<Item = &'a TopicTrigger> {
-        self.topics.iter().filter(move |t| t.component == component)
-    }
 }
 
 fn check_route(route: &str) -> Result<(), String> {

@@ -129,12 +129,6 @@ impl Db {
         .map_err(CapError::trap)?
     }
 
-    /// Synchronous read for code already on a blocking thread.
-    pub fn read_now<T>(&self, f: impl FnOnce(&ReadTransaction) -> CapResult<T>) -> CapResult<T> {
-        let txn = self.db.begin_read().map_err(redb::Error::from)?;
-        f(&txn)
-    }
-
     /// Bumped after every commit that appended to the event log.
     pub fn log_changes(&self) -> watch::Receiver<u64> {
         self.log_changed.subscribe()

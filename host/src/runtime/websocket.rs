@@ -52,10 +52,6 @@ impl Sockets {
             .cloned()
             .ok_or(CapError::NotFound)
     }
-
-    pub fn count(&self) -> usize {
-        self.open.lock().expect("sockets lock").len()
-    }
 }
 
 #[async_trait]

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 
+pub mod manifest;
 pub mod outside;
 pub mod real_stack;
 pub mod stack;

@@ -11,6 +11,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use crate::manifest::AppManifest;
 use crate::real_stack::{DAPR_TOKEN, Infra, RealStack};
 use crate::stack::Stack;
 use crate::{Scratch, eventually, wasm, workspace_root};
@@ -522,36 +523,18 @@ pub async fn stop_creators(load: &Load, workers: Vec<tokio::task::JoinHandle<()>
 /// `dead-letters`), with its command API and logs on HTTP routes.
 pub fn probe_manifest(scratch: &Scratch, topics: &[&str]) -> PathBuf {
     let source = scratch.install(&wasm("fixtures/probe.wasm"), "probe.wasm");
-    let mut text = format!(
-        r#"spin_manifest_version = 2
-[application]
-name = "probe-real-stack"
-
-[[trigger.http]]
-route = "/cmd"
-component = "probe"
-[[trigger.http]]
-route = "/log/..."
-component = "probe"
-
-[component.probe]
-source = "{}"
-"#,
-        source.display()
-    );
+    let mut app = AppManifest::new("probe-real-stack")
+        .http("/cmd", "probe")
+        .http("/log/...", "probe")
+        .component("probe", &source, "");
     if !topics.is_empty() {
-        text.push_str(&format!(
-            r#"
-[[trigger.topic]]
-component = "probe"
-topics = {topics:?}
-max_attempts = 3
-backoff_ms = 50
-dead_letter_topic = "dead-letters"
-"#
-        ));
+        app = app.topics(
+            "probe",
+            topics,
+            "max_attempts = 3\nbackoff_ms = 50\ndead_letter_topic = \"dead-letters\"",
+        );
     }
-    scratch.write("spin.toml", &text)
+    scratch.write("spin.toml", &app.build())
 }
 
 pub async fn probe_cmd(http: &reqwest::Client, stack: &RealStack, command: Value) -> Value {

@@ -6,6 +6,7 @@
 use std::time::Duration;
 
 use serde_json::{Value, json};
+use todo_tests::manifest::AppManifest;
 use todo_tests::real_stack::{Infra, RealStack};
 use todo_tests::stack::Stack;
 use todo_tests::{Scratch, eventually, now_ms, wasm};
@@ -25,29 +26,13 @@ fn start() -> Option<Probe> {
     };
     let scratch = Scratch::new();
     let source = scratch.install(&wasm("fixtures/probe.wasm"), "probe.wasm");
-    let manifest = scratch.write(
-        "spin.toml",
-        &format!(
-            r#"
-spin_manifest_version = 2
-[application]
-name = "probe-pods"
-[[trigger.http]]
-route = "/cmd"
-component = "probe"
-[[trigger.http]]
-route = "/log/..."
-component = "probe"
-[[trigger.job]]
-component = "probe"
-[component.probe]
-source = "{src}"
-[component.probe2]
-source = "{src}"
-"#,
-            src = source.display()
-        ),
-    );
+    let app = AppManifest::new("probe-pods")
+        .http("/cmd", "probe")
+        .http("/log/...", "probe")
+        .job("probe")
+        .component("probe", &source, "")
+        .component("probe2", &source, "");
+    let manifest = scratch.write("spin.toml", &app.build());
     // PostgreSQL: Dapr's Redis store cannot roll back a multi-key
     // transaction whose precondition fails (the host refuses those).
     let stack = RealStack::start_with(infra, &manifest, &["probe"]).expect("probe pods start");

@@ -3,10 +3,11 @@
 
 #![allow(dead_code)]
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde_json::{Value, json};
+use todo_tests::manifest::AppManifest;
 use todo_tests::{HostProcess, Scratch, eventually, wasm};
 
 pub const WAIT: Duration = Duration::from_secs(20);
@@ -14,58 +15,22 @@ pub const WAIT: Duration = Duration::from_secs(20);
 /// The probe is mounted on explicit routes so other paths reach the host's
 /// own 404. `probe2` runs the same code as a second subscriber with its own
 /// state namespace.
-pub fn manifest(source: &str, max_attempts: u32, backoff_ms: u64) -> String {
-    format!(
-        r#"
-spin_manifest_version = 2
-[application]
-name = "probe-test"
-
-[[trigger.http]]
-route = "/version"
-component = "probe"
-[[trigger.http]]
-route = "/spin"
-component = "probe"
-[[trigger.http]]
-route = "/hog"
-component = "probe"
-[[trigger.http]]
-route = "/trap"
-component = "probe"
-[[trigger.http]]
-route = "/cmd"
-component = "probe"
-[[trigger.http]]
-route = "/log/..."
-component = "probe"
-
-[[trigger.topic]]
-component = "probe"
-topics = ["probe-events", "probe-fanout", "dead-letters"]
-max_attempts = {max_attempts}
-backoff_ms = {backoff_ms}
-
-[[trigger.topic]]
-component = "probe2"
-topics = ["probe-fanout"]
-
-[[trigger.job]]
-component = "probe"
-
-[[trigger.websocket]]
-route = "/ws"
-component = "probe"
-
-[component.probe]
-source = "{source}"
-timeout_ms = 1000
-memory_limit_mb = 64
-
-[component.probe2]
-source = "{source}"
-"#
+pub fn manifest(source: &Path, max_attempts: u32, backoff_ms: u64) -> String {
+    let mut app = AppManifest::new("probe-test");
+    for route in ["/version", "/spin", "/hog", "/trap", "/cmd", "/log/..."] {
+        app = app.http(route, "probe");
+    }
+    app.topics(
+        "probe",
+        &["probe-events", "probe-fanout", "dead-letters"],
+        &format!("max_attempts = {max_attempts}\nbackoff_ms = {backoff_ms}"),
     )
+    .topics("probe2", &["probe-fanout"], "")
+    .job("probe")
+    .websocket("/ws", "probe")
+    .component("probe", source, "timeout_ms = 1000\nmemory_limit_mb = 64")
+    .component("probe2", source, "")
+    .build()
 }
 
 pub struct ProbeHost {
@@ -83,10 +48,7 @@ impl ProbeHost {
     pub fn start_with(max_attempts: u32, backoff_ms: u64) -> Self {
         let scratch = Scratch::new();
         let source = scratch.install(&wasm("fixtures/probe.wasm"), "probe.wasm");
-        let manifest = scratch.write(
-            "spin.toml",
-            &manifest(&source.display().to_string(), max_attempts, backoff_ms),
-        );
+        let manifest = scratch.write("spin.toml", &manifest(&source, max_attempts, backoff_ms));
         let host = HostProcess::start(&host_bin(), &manifest, &scratch.path("data"), &[])
             .expect("host starts");
         ProbeHost {

@@ -24,6 +24,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
+use todo_tests::manifest::AppManifest;
 use todo_tests::real_stack::{Infra, RealStack};
 use todo_tests::{Scratch, wasm, workspace_root};
 
@@ -108,24 +109,12 @@ fn options() -> Result<Options> {
 }
 
 fn manifest(probe: &std::path::Path) -> String {
-    format!(
-        r#"
-spin_manifest_version = 2
-[application]
-name = "real-bench"
-[[trigger.http]]
-route = "/cmd"
-component = "publisher"
-[[trigger.topic]]
-component = "subscriber"
-topics = ["{TOPIC}"]
-[component.publisher]
-source = "{src}"
-[component.subscriber]
-source = "{src}"
-"#,
-        src = probe.display()
-    )
+    AppManifest::new("real-bench")
+        .http("/cmd", "publisher")
+        .topics("subscriber", &[TOPIC], "")
+        .component("publisher", probe, "")
+        .component("subscriber", probe, "")
+        .build()
 }
 
 struct Bench {

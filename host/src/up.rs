@@ -53,6 +53,9 @@ impl InProcess {
             .with_context(|| format!("opening the data directory {}", data_dir.display()))?;
         let mut registry = Registry::new(engine, data_dir.join("compiled"))?;
         registry.load_all(&manifest)?;
+        // After the components load: a broken app writes nothing.
+        let generated = data_dir.join("secrets.json");
+        crate::embedded::secrets::ensure_generated(&generated)?;
         let registry = Arc::new(registry);
         let sockets = Arc::new(Sockets::default());
         let invoke = Arc::new(EmbeddedInvoke::default());
@@ -61,7 +64,10 @@ impl InProcess {
             pubsub: Arc::new(EmbeddedPubSub { db: db.clone() }),
             scheduler: Arc::new(EmbeddedScheduler { db: db.clone() }),
             invoke: invoke.clone(),
-            secrets: Arc::new(EmbeddedSecrets { file: secrets_file }),
+            secrets: Arc::new(EmbeddedSecrets {
+                file: secrets_file,
+                generated: Some(generated),
+            }),
             realtime: sockets.clone(),
         };
         let runtime = Arc::new(Runtime {

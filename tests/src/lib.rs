@@ -10,9 +10,13 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 
+pub mod account;
+pub mod api;
+pub mod contract;
 pub mod manifest;
 pub mod outside;
 pub mod real_stack;
+pub mod schemathesis;
 pub mod stack;
 
 /// The workspace root (this crate lives in `<root>/tests`).

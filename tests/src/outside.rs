@@ -460,9 +460,10 @@ impl Load {
     }
 }
 
-/// `workers` loops creating tasks until `load.stop`, recording every outcome
-/// with the instant its request started.
+/// `workers` loops creating tasks as the user of `http` until `load.stop`,
+/// recording every outcome with the instant its request started.
 pub fn spawn_creators(
+    http: &reqwest::Client,
     url: String,
     label: &str,
     workers: usize,
@@ -471,18 +472,14 @@ pub fn spawn_creators(
     (0..workers)
         .map(|w| {
             let (url, load, label) = (url.clone(), load.clone(), label.to_owned());
+            let http = http.clone();
             tokio::spawn(async move {
-                let http = client();
-                // A user per worker: creates of one user contend on its
-                // task index, which is not the fault under test.
-                let user = format!("w{w}-{}", uuid::Uuid::new_v4().simple());
                 let mut i = 0;
                 while !load.stop.load(Ordering::Acquire) {
                     i += 1;
                     let started = Instant::now();
                     let outcome = match http
                         .post(&url)
-                        .header("x-todo-user", &user)
                         .json(&json!({"title": format!("{label} {w}-{i}")}))
                         .send()
                         .await

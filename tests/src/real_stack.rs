@@ -94,6 +94,8 @@ pub struct RealStack {
     pub pods: Vec<Pod>,
     routes: Vec<(String, String)>,
     durable: Vec<String>,
+    /// The `auth-signing-key` secret of every pod of this stack.
+    signing_key: String,
     _turn: Turn,
 }
 
@@ -156,6 +158,11 @@ impl RealStack {
             pods: Vec::new(),
             routes,
             durable: durable.iter().map(|s| s.to_string()).collect(),
+            signing_key: format!(
+                "{}{}",
+                uuid::Uuid::new_v4().simple(),
+                uuid::Uuid::new_v4().simple()
+            ),
             _turn: turn,
         };
         for component in components {
@@ -179,7 +186,13 @@ impl RealStack {
         let res = dir.join("resources");
         std::fs::create_dir_all(&res)?;
         let secrets = dir.join("secrets.json");
-        std::fs::write(&secrets, r#"{"greeting": "hello from the secret store"}"#)?;
+        // Every pod of one stack shares the token signing key, as the
+        // pods of a cluster share one Kubernetes secret.
+        let secrets_json = serde_json::json!({
+            "greeting": "hello from the secret store",
+            "auth-signing-key": self.signing_key,
+        });
+        std::fs::write(&secrets, secrets_json.to_string())?;
         let secrets = secrets.display().to_string();
         let vars = [
             ("KAFKA_BROKERS", self.infra.kafka.as_str()),
@@ -232,21 +245,32 @@ impl RealStack {
             .spawn()
             .context("starting todo-host serve")?;
         pod.host = Some(host);
-        let out = Command::new("bash")
-            .arg(script("daprd.sh"))
-            .arg("start")
-            .arg(pod.dir.join("daprd"))
-            .args([&pod.component, &pod.app_port.to_string()])
-            .arg(pod.dir.join("resources"))
-            .arg(&scheduler)
-            .env("DAPR_HTTP_PORT", pod.dapr_http_port.to_string())
-            .env("DAPR_API_TOKEN", DAPR_TOKEN)
-            .env("APP_API_TOKEN", APP_TOKEN)
-            .env("DAPR_NR_DB", self.infra.work.join("nr.db"))
-            .stderr(Stdio::inherit())
-            .output()
-            .context("starting daprd")?;
-        if !out.status.success() {
+        // The script picks daprd's gRPC ports by binding port 0 and
+        // releasing it; another process can take one before daprd binds it
+        // ("address already in use"), so a failed start is tried again
+        // with fresh ports.
+        let mut started = false;
+        for _ in 0..3 {
+            let out = Command::new("bash")
+                .arg(script("daprd.sh"))
+                .arg("start")
+                .arg(pod.dir.join("daprd"))
+                .args([&pod.component, &pod.app_port.to_string()])
+                .arg(pod.dir.join("resources"))
+                .arg(&scheduler)
+                .env("DAPR_HTTP_PORT", pod.dapr_http_port.to_string())
+                .env("DAPR_API_TOKEN", DAPR_TOKEN)
+                .env("APP_API_TOKEN", APP_TOKEN)
+                .env("DAPR_NR_DB", self.infra.work.join("nr.db"))
+                .stderr(Stdio::inherit())
+                .output()
+                .context("starting daprd")?;
+            if out.status.success() {
+                started = true;
+                break;
+            }
+        }
+        if !started {
             bail!("daprd for {} did not start", pod.component);
         }
         // Ready: the host answers /readyz once its sidecar is healthy, and

@@ -6,6 +6,7 @@
 use std::time::Duration;
 
 use serde_json::{Value, json};
+use todo_tests::account::sign_up;
 use todo_tests::real_stack::{DAPR_TOKEN, Infra, RealStack};
 use todo_tests::stack::Stack;
 use todo_tests::{eventually, workspace_root};
@@ -25,6 +26,8 @@ async fn a_gone_pods_outbox_records_are_published_by_a_live_pod() {
         chat.dapr_http_port
     );
     let http = reqwest::Client::new();
+    // The event belongs to a real user, whose audit history shows it.
+    let session = sign_up(&stack).await;
     let ghost = format!("chat-api-gone-{}", uuid::Uuid::new_v4().simple());
     let subject = format!("ghost-{}", uuid::Uuid::new_v4());
     let event = json!({
@@ -35,7 +38,7 @@ async fn a_gone_pods_outbox_records_are_published_by_a_live_pod() {
         "subject": subject,
         "time": "2026-01-01T00:00:00.000Z",
         "datacontenttype": "application/json",
-        "userid": "local",
+        "userid": session.user_id(),
         "correlationid": uuid::Uuid::new_v4().to_string(),
         "data": {"id": subject, "title": "left behind"},
     });
@@ -74,7 +77,15 @@ async fn a_gone_pods_outbox_records_are_published_by_a_live_pod() {
     // A live chat-api pod adopts the lane: the event reaches audit.
     let audit = stack.url(&format!("/api/audit?subject={subject}"));
     let entries = eventually("the adopted record's event in audit", WAIT, || async {
-        let body: Value = http.get(&audit).send().await.ok()?.json().await.ok()?;
+        let body: Value = session
+            .http
+            .get(&audit)
+            .send()
+            .await
+            .ok()?
+            .json()
+            .await
+            .ok()?;
         let entries = body["entries"].as_array()?.clone();
         (!entries.is_empty()).then_some(entries)
     })

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::json;
+use todo_tests::account::sign_up;
 use todo_tests::outside::*;
 use todo_tests::real_stack::RealStack;
 use todo_tests::stack::Stack;
@@ -19,11 +20,11 @@ async fn audit_survives(test: &str, fault: fn(&mut RealStack, usize)) {
         return;
     };
     let mut stack = start(infra, &app_manifest());
-    let http = client();
+    let http = sign_up(&stack).await.http;
     let before = audit_head(&http, &stack).await;
     let audit = stack.pod("audit");
     let load = Arc::new(Load::default());
-    let creators = spawn_creators(stack.url("/api/tasks"), test, 2, &load);
+    let creators = spawn_creators(&http, stack.url("/api/tasks"), test, 2, &load);
     load.wait_created(0, 5, "tasks acknowledged before the fault")
         .await;
     fault(&mut stack, audit);
@@ -140,10 +141,10 @@ async fn kafka_stopped_and_restarted_loses_no_acknowledged_task() {
         return;
     };
     let stack = start(infra.clone(), &app_manifest());
-    let http = client();
+    let http = sign_up(&stack).await.http;
     let before = audit_head(&http, &stack).await;
     let load = Arc::new(Load::default());
-    let creators = spawn_creators(stack.url("/api/tasks"), "kafka outage", 2, &load);
+    let creators = spawn_creators(&http, stack.url("/api/tasks"), "kafka outage", 2, &load);
     load.wait_created(0, 5, "tasks acknowledged before the outage")
         .await;
 

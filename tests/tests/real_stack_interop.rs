@@ -9,6 +9,7 @@ use std::collections::HashSet;
 use std::process::Command;
 
 use serde_json::{Value, json};
+use todo_tests::account::sign_up;
 use todo_tests::outside::*;
 use todo_tests::stack::Stack;
 use todo_tests::{Scratch, eventually};
@@ -34,7 +35,7 @@ async fn task_events_read_by_kafkas_console_consumer_are_cloudevents_to_pythons_
     };
     let sdk = blocking(python_sdk).await;
     let stack = start(infra.clone(), &app_manifest());
-    let http = client();
+    let http = sign_up(&stack).await.http;
     let mut ids = Vec::new();
     for i in 0..5 {
         let task = create_task(&http, &stack, &format!("interop {i}")).await;
@@ -113,24 +114,31 @@ async fn psql_shows_the_task_row_chat_api_wrote() {
     };
     blocking(|| ensure_tool("psql", "postgresql-client")).await;
     let stack = start(infra.clone(), &app_manifest());
-    let http = client();
+    let session = sign_up(&stack).await;
+    let http = session.http.clone();
     let task = create_task(&http, &stack, "Visible in psql").await;
     let id = task["id"].as_str().expect("task id").to_owned();
-    let key = format!("chat-api||task:{id}");
+    // A user's tasks live in shards `tasks:<user>:<nn>`; find the one
+    // holding this task.
+    let prefix = format!("chat-api||tasks:{}:%", session.user_id());
     let url = infra.postgres.clone();
+    let task_id = id.clone();
     let row = blocking(move || {
         run_with_stdin(
             Command::new("psql")
                 .arg(url)
                 .args(["-X", "-At", "-v", "ON_ERROR_STOP=1", "-v"])
-                .arg(format!("key={key}")),
-            "SELECT value::text FROM todo_state WHERE key = :'key';\n",
+                .arg(format!("prefix={prefix}"))
+                .arg("-v")
+                .arg(format!("id={task_id}")),
+            "SELECT (value->'tasks'->:'id')::text FROM todo_state \
+             WHERE key LIKE :'prefix' AND value->'tasks' ? :'id';\n",
         )
     })
     .await;
     assert!(
         !row.trim().is_empty(),
-        "no todo_state row for chat-api||task:{id}"
+        "no todo_state shard row holds task {id}"
     );
     let stored: Value =
         serde_json::from_str(row.trim()).unwrap_or_else(|e| panic!("row is not JSON ({e}): {row}"));
@@ -186,5 +194,47 @@ async fn redis_cli_shows_the_key_the_probe_wrote() {
         version.trim(),
         etag,
         "Redis' version is the ETag the component saw"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_audit_entry_edited_in_postgres_breaks_the_users_chain() {
+    let Some(infra) = infra("an_audit_entry_edited_in_postgres_breaks_the_users_chain") else {
+        return;
+    };
+    blocking(|| ensure_tool("psql", "postgresql-client")).await;
+    let stack = start(infra.clone(), &app_manifest());
+    let session = sign_up(&stack).await;
+    let http = session.http.clone();
+    for i in 0..3 {
+        create_task(&http, &stack, &format!("audited {i}")).await;
+    }
+    let verified = eventually("three audit entries", WAIT, || async {
+        let (_, v) = get_json(&http, &stack.url("/api/audit/verify")).await;
+        (v["length"] == 3).then_some(v)
+    })
+    .await;
+    assert_eq!(verified["ok"], true, "{verified}");
+    // Someone with database access rewrites history: entry 2's title.
+    let key = format!("audit||audit:{}:entry:{:020}", session.user_id(), 2);
+    let url = infra.postgres.clone();
+    let updated = blocking(move || {
+        run_with_stdin(
+            Command::new("psql")
+                .arg(url)
+                .args(["-X", "-At", "-v", "ON_ERROR_STOP=1", "-v"])
+                .arg(format!("key={key}")),
+            "UPDATE todo_state SET value = jsonb_set(value, '{event,data,title}', '\"forged\"') \
+             WHERE key = :'key' RETURNING key;\n",
+        )
+    })
+    .await;
+    assert!(!updated.trim().is_empty(), "no row was edited");
+    let (status, v) = get_json(&http, &stack.url("/api/audit/verify")).await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(
+        (v["ok"].clone(), v["broken_at"].clone()),
+        (json!(false), json!(2)),
+        "{v}"
     );
 }

@@ -1,23 +1,36 @@
-//! HTTP routes: `GET /api/audit` (query) and `GET /api/audit/verify`.
+//! HTTP routes: `GET /api/audit` (query) and `GET /api/audit/verify`, each
+//! over the authenticated caller's own chain. Nothing here writes.
 
-use todo_domain::{ApiError, KeyValue, KvError, Request, Response};
+use todo_domain::{ApiError, KeyValue, KvError, Request, Response, Secrets};
 
 use crate::query::{Query, page, verify};
+use crate::store::Chain;
 
-pub fn handle(kv: &impl KeyValue, req: &Request) -> Response {
-    route(kv, req).unwrap_or_else(Response::from)
+pub fn handle(kv: &impl KeyValue, secrets: &impl Secrets, req: &Request) -> Response {
+    match route(kv, secrets, req) {
+        Ok(resp) => resp,
+        Err(err) if err.status == 401 => {
+            Response::from(err).with_header("www-authenticate", "Bearer")
+        }
+        Err(err) => err.into(),
+    }
 }
 
-fn route(kv: &impl KeyValue, req: &Request) -> Result<Response, ApiError> {
+fn route(kv: &impl KeyValue, secrets: &impl Secrets, req: &Request) -> Result<Response, ApiError> {
     let path = req.path.strip_suffix('/').unwrap_or(&req.path);
+    if !matches!(path, "/api/audit" | "/api/audit/verify") {
+        return Err(ApiError::not_found(format!("no route for {}", req.path)));
+    }
+    let user = todo_auth::bearer_user(secrets, req)?;
+    let chain = Chain(&user);
     match (path, req.method.as_str()) {
         ("/api/audit", "GET") => {
             let query = Query::parse(&req.query_pairs())?;
-            let page = page(kv, &query).map_err(kv_error)?;
+            let page = page(kv, chain, &query).map_err(kv_error)?;
             Ok(Response::json(200, &page))
         }
         ("/api/audit/verify", "GET") => {
-            let verification = verify(kv).map_err(kv_error)?;
+            let verification = verify(kv, chain).map_err(kv_error)?;
             Ok(Response::json(200, &verification))
         }
         ("/api/audit" | "/api/audit/verify", method) => {
@@ -38,13 +51,29 @@ fn kv_error(err: KvError) -> ApiError {
 mod tests {
     use super::*;
     use crate::ingest::record;
-    use crate::store::{HEAD_KEY, entry_key};
     use serde_json::json;
+    use todo_auth::{Keys, SIGNING_KEY_SECRET};
+    use todo_domain::StaticSecrets;
     use todo_domain::topics::{TASK_EVENTS, event_type};
     use todo_domain::{EventOrigin, MemoryKv, SetOptions};
 
+    const KEY: &str = "test-signing-key-of-at-least-32-bytes!";
+
+    fn secrets() -> StaticSecrets {
+        StaticSecrets::default().with(SIGNING_KEY_SECRET, KEY)
+    }
+
+    fn call(kv: &MemoryKv, user: &str, method: &str, path: &str) -> Response {
+        let (token, _) = Keys::from_secret(KEY)
+            .unwrap()
+            .issue_access(user, chrono::Utc::now());
+        let req =
+            Request::new(method, path).with_header("authorization", &format!("Bearer {token}"));
+        handle(kv, &secrets(), &req)
+    }
+
     fn get(kv: &MemoryKv, path: &str) -> Response {
-        handle(kv, &Request::new("GET", path))
+        call(kv, "u", "GET", path)
     }
 
     fn seeded() -> (MemoryKv, Vec<String>) {
@@ -100,9 +129,10 @@ mod tests {
             json!({"ok": true, "length": 3})
         );
 
-        let (bytes, _) = kv.get(&entry_key(2)).unwrap().unwrap();
+        let key = Chain("u").entry_key(2);
+        let (bytes, _) = kv.get(&key).unwrap().unwrap();
         let forged = String::from_utf8(bytes).unwrap().replace("t2", "t9");
-        kv.set(&entry_key(2), forged.as_bytes(), SetOptions::default())
+        kv.set(&key, forged.as_bytes(), SetOptions::default())
             .unwrap();
         let body = get(&kv, "/api/audit/verify").json_body().unwrap();
         assert_eq!(body["ok"], false);
@@ -114,12 +144,43 @@ mod tests {
     fn verify_catches_a_rewritten_head() {
         let (kv, _) = seeded();
         let head = json!({"seq": 3, "hash": "00".repeat(32)});
-        kv.set(HEAD_KEY, head.to_string().as_bytes(), SetOptions::default())
-            .unwrap();
+        kv.set(
+            &Chain("u").head_key(),
+            head.to_string().as_bytes(),
+            SetOptions::default(),
+        )
+        .unwrap();
         let body = get(&kv, "/api/audit/verify").json_body().unwrap();
         assert_eq!(
             (body["ok"].clone(), body["broken_at"].clone()),
             (json!(false), json!(3))
+        );
+    }
+
+    #[test]
+    fn each_user_sees_only_their_own_chain_and_a_task_history() {
+        let (kv, ids) = seeded();
+        let other = EventOrigin::new("chat-api", "v", "c")
+            .event(event_type::TASK_CREATED)
+            .subject("t1")
+            .build();
+        record(&kv, TASK_EVENTS, &other).unwrap();
+        let body = call(&kv, "v", "GET", "/api/audit").json_body().unwrap();
+        assert_eq!(body["entries"].as_array().unwrap().len(), 1);
+        assert_eq!(body["entries"][0]["event"]["id"], json!(other.id));
+        let body = get(&kv, "/api/audit?task=t1").json_body().unwrap();
+        let got: Vec<&str> = body["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["event"]["id"].as_str().unwrap())
+            .collect();
+        assert_eq!(got, [ids[0].as_str(), ids[2].as_str()]);
+        assert_eq!(
+            call(&kv, "v", "GET", "/api/audit/verify")
+                .json_body()
+                .unwrap(),
+            json!({"ok": true, "length": 1})
         );
     }
 
@@ -131,8 +192,13 @@ mod tests {
             json!({"entries": [], "head": 0, "next_after": 0})
         );
         assert_eq!(get(&kv, "/api/audit/nope").status, 404);
-        let resp = handle(&kv, &Request::new("POST", "/api/audit"));
+        let resp = call(&kv, "u", "POST", "/api/audit");
         assert_eq!((resp.status, resp.header("allow")), (405, Some("GET")));
+        let resp = handle(&kv, &secrets(), &Request::new("GET", "/api/audit"));
+        assert_eq!(
+            (resp.status, resp.header("www-authenticate")),
+            (401, Some("Bearer"))
+        );
         kv.fail_next(KvError::Unavailable("down".into()));
         assert_eq!(get(&kv, "/api/audit/verify").status, 503);
     }

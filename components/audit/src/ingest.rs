@@ -5,7 +5,7 @@ use todo_domain::kv::retry_on_conflict;
 use todo_domain::{CloudEvent, HandlerError, KeyValue, KvError, Op, Precondition};
 
 use crate::chain::Entry;
-use crate::store::{HEAD_KEY, entry_key, id_key, read_head};
+use crate::store::{Chain, SYSTEM_CHAIN, id_key, read_head, read_task_index};
 
 /// Appends tried in-process before handing the event back for redelivery:
 /// concurrent handlers usually clear within a couple of attempts, and a
@@ -45,33 +45,59 @@ pub fn record(
     let event_json = event
         .to_json_value()
         .map_err(|e| HandlerError::Drop(format!("unserializable event: {e}")))?;
+    let chain = chain_of(event)?;
     let received_at = now_rfc3339();
 
     let outcome = retry_on_conflict(APPEND_ATTEMPTS, || {
         if let Some(seq) = recorded_seq(kv, &event.id)? {
             return Ok(Recorded::Duplicate(seq));
         }
-        let (head, head_etag) = read_head(kv)?;
+        let (head, head_etag) = read_head(kv, chain)?;
         let entry = Entry::next(&head, topic, event_json.clone(), received_at.clone());
         let seq = entry.seq;
-        kv.transact(
-            vec![
-                Op::set(entry_key(seq), to_json(&entry), None),
-                Op::set(id_key(&event.id), to_json(&seq), Some(Precondition::Absent)),
-                Op::set(
-                    HEAD_KEY,
-                    to_json(&entry.as_head()),
-                    Some(Precondition::unchanged(head_etag)),
-                ),
-            ],
-            Vec::new(),
-        )?;
+        let mut ops = vec![
+            Op::set(chain.entry_key(seq), to_json(&entry), None),
+            Op::set(id_key(&event.id), to_json(&seq), Some(Precondition::Absent)),
+            Op::set(
+                chain.head_key(),
+                to_json(&entry.as_head()),
+                Some(Precondition::unchanged(head_etag)),
+            ),
+        ];
+        // The head's guard serializes this user's appends, so the task
+        // index read above is still current when the transaction commits.
+        if let Some(task) = event.subject.as_deref() {
+            let mut seqs = read_task_index(kv, chain, task)?;
+            seqs.push(seq);
+            ops.push(Op::set(chain.task_key(task), to_json(&seqs), None));
+        }
+        kv.transact(ops, Vec::new())?;
         Ok(Recorded::Appended(seq))
     });
     outcome.map_err(|e| match e {
         KvError::Conflict(m) => HandlerError::Retry(format!("audit chain contended: {m}")),
         other => HandlerError::Retry(format!("state unavailable: {other}")),
     })
+}
+
+/// The chain an event belongs to: its user's. User ids end up in keys, so
+/// one outside a safe alphabet is refused rather than stored.
+fn chain_of(event: &CloudEvent) -> Result<Chain<'_>, HandlerError> {
+    match event.user_id() {
+        None => Ok(Chain(SYSTEM_CHAIN)),
+        Some(user)
+            if !user.is_empty()
+                && user.len() <= 128
+                && user
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'@')) =>
+        {
+            Ok(Chain(user))
+        }
+        Some(_) => Err(HandlerError::Drop(
+            "userid is not a valid user id".to_owned(),
+        )),
+    }
 }
 
 fn recorded_seq(kv: &impl KeyValue, event_id: &str) -> Result<Option<u64>, KvError> {
@@ -106,7 +132,7 @@ mod tests {
     }
 
     fn head(kv: &MemoryKv) -> Head {
-        read_head(kv).unwrap().0
+        read_head(kv, Chain("u")).unwrap().0
     }
 
     #[test]
@@ -115,7 +141,7 @@ mod tests {
         let e = event("t1");
         assert_eq!(record(&kv, TASK_EVENTS, &e), Ok(Recorded::Appended(1)));
 
-        let (_, entry) = read_entries(&kv, 1, 1).unwrap().remove(0);
+        let (_, entry) = read_entries(&kv, Chain("u"), 1, 1).unwrap().remove(0);
         let entry = entry.unwrap().unwrap();
         assert_eq!(entry.topic, TASK_EVENTS);
         assert_eq!(entry.prev_hash, GENESIS_HASH);
@@ -138,7 +164,7 @@ mod tests {
         assert_eq!(record(&kv, TASK_EVENTS, &e), Ok(Recorded::Duplicate(1)));
         assert_eq!(head(&kv), before);
         assert_eq!(kv.transactions(), writes);
-        assert_eq!(kv.keys_with_prefix("audit:entry:").len(), 2);
+        assert_eq!(kv.keys_with_prefix("audit:u:entry:").len(), 2);
     }
 
     #[test]
@@ -176,7 +202,7 @@ mod tests {
     }
 
     fn subjects(kv: &MemoryKv, to: u64) -> Vec<String> {
-        read_entries(kv, 1, to)
+        read_entries(kv, Chain("u"), 1, to)
             .unwrap()
             .into_iter()
             .map(|(_, e)| {
@@ -206,7 +232,7 @@ mod tests {
         assert_eq!(subjects(&kv, 2), ["racer", "ours"]);
         assert_eq!(head(&kv).seq, 2);
         assert_eq!(kv.transactions(), 2);
-        assert!(crate::query::verify(&kv).unwrap().ok);
+        assert!(crate::query::verify(&kv, Chain("u")).unwrap().ok);
     }
 
     #[test]
@@ -222,7 +248,7 @@ mod tests {
         });
         assert_eq!(record(&kv, TASK_EVENTS, &e), Ok(Recorded::Duplicate(2)));
         assert_eq!(head(&kv).seq, 2);
-        assert_eq!(kv.keys_with_prefix("audit:entry:").len(), 2);
+        assert_eq!(kv.keys_with_prefix("audit:u:entry:").len(), 2);
     }
 
     #[test]
@@ -238,7 +264,7 @@ mod tests {
         });
         assert_eq!(record(&kv, TASK_EVENTS, &e), Ok(Recorded::Duplicate(1)));
         assert_eq!(head(&kv).seq, 1);
-        assert_eq!(kv.keys_with_prefix("audit:entry:").len(), 1);
+        assert_eq!(kv.keys_with_prefix("audit:u:entry:").len(), 1);
     }
 
     #[test]
@@ -248,8 +274,9 @@ mod tests {
         for _ in 0..APPEND_ATTEMPTS {
             // Rewriting the head changes its ETag, as a racing append would.
             kv.before_next_transact(|kv| {
-                let (bytes, _) = kv.get(HEAD_KEY).unwrap().unwrap();
-                kv.set(HEAD_KEY, &bytes, SetOptions::default()).unwrap();
+                let (bytes, _) = kv.get(&Chain("u").head_key()).unwrap().unwrap();
+                kv.set(&Chain("u").head_key(), &bytes, SetOptions::default())
+                    .unwrap();
             });
         }
         let ours = event("ours");

@@ -4,7 +4,7 @@ use serde::Serialize;
 use todo_domain::{ApiError, KeyValue, KvError};
 
 use crate::chain::{Entry, Verifier};
-use crate::store::{BULK_CHUNK, read_entries, read_head};
+use crate::store::{BULK_CHUNK, Chain, read_entries, read_head, read_seqs, read_task_index};
 
 pub const DEFAULT_LIMIT: usize = 100;
 pub const MAX_LIMIT: usize = 500;
@@ -15,6 +15,9 @@ pub const MAX_SCAN: u64 = 10_000;
 /// `GET /api/audit` parameters.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Query {
+    /// One task's history: the entries whose subject is this task, of
+    /// every topic (read through the task's index, not by scanning).
+    pub task: Option<String>,
     pub subject: Option<String>,
     pub ty: Option<String>,
     /// Only entries with a greater seq.
@@ -27,6 +30,7 @@ impl Query {
     /// (`subjet=`) is not silently an unfiltered query.
     pub fn parse(pairs: &[(String, String)]) -> Result<Self, ApiError> {
         let mut query = Query {
+            task: None,
             subject: None,
             ty: None,
             after: 0,
@@ -34,6 +38,7 @@ impl Query {
         };
         for (name, value) in pairs {
             match name.as_str() {
+                "task" => query.task = Some(value.clone()),
                 "subject" => query.subject = Some(value.clone()),
                 "type" => query.ty = Some(value.clone()),
                 "after" => {
@@ -84,14 +89,17 @@ pub struct Page {
 }
 
 /// Matching entries after `query.after`, oldest first, up to `query.limit`.
-pub fn page(kv: &impl KeyValue, query: &Query) -> Result<Page, KvError> {
-    let (head, _) = read_head(kv)?;
+pub fn page(kv: &impl KeyValue, chain: Chain, query: &Query) -> Result<Page, KvError> {
+    let (head, _) = read_head(kv, chain)?;
+    if let Some(task) = &query.task {
+        return task_page(kv, chain, query, task, head.seq);
+    }
     let last = head.seq.min(query.after.saturating_add(MAX_SCAN));
     let mut entries = Vec::new();
     let mut scanned = query.after.min(head.seq);
     while scanned < last && entries.len() < query.limit {
         let to = last.min(scanned + BULK_CHUNK);
-        for (seq, entry) in read_entries(kv, scanned + 1, to)? {
+        for (seq, entry) in read_entries(kv, chain, scanned + 1, to)? {
             scanned = seq;
             // A missing or unreadable entry is skipped here; `/verify`
             // is where damage is reported.
@@ -112,6 +120,36 @@ pub fn page(kv: &impl KeyValue, query: &Query) -> Result<Page, KvError> {
     })
 }
 
+/// A task's entries after `query.after`, from the task's index.
+fn task_page(
+    kv: &impl KeyValue,
+    chain: Chain,
+    query: &Query,
+    task: &str,
+    head: u64,
+) -> Result<Page, KvError> {
+    let seqs: Vec<u64> = read_task_index(kv, chain, task)?
+        .into_iter()
+        .filter(|s| *s > query.after)
+        .take(query.limit)
+        .collect();
+    let entries: Vec<Entry> = read_seqs(kv, chain, &seqs)?
+        .into_iter()
+        .filter_map(|(_, e)| e.and_then(Result::ok))
+        .filter(|e| query.matches(e))
+        .collect();
+    let next_after = if seqs.len() == query.limit {
+        seqs.last().copied().unwrap_or(head)
+    } else {
+        head
+    };
+    Ok(Page {
+        entries,
+        head,
+        next_after,
+    })
+}
+
 /// Result of `GET /api/audit/verify`.
 #[derive(Debug, PartialEq, Eq, Serialize)]
 pub struct Verification {
@@ -125,8 +163,8 @@ pub struct Verification {
 }
 
 /// Recomputes the whole chain and reports the first broken seq.
-pub fn verify(kv: &impl KeyValue) -> Result<Verification, KvError> {
-    let (head, _) = read_head(kv)?;
+pub fn verify(kv: &impl KeyValue, chain: Chain) -> Result<Verification, KvError> {
+    let (head, _) = read_head(kv, chain)?;
     let mut verifier = Verifier::default();
     let mut from = 1;
     let result = loop {
@@ -134,7 +172,7 @@ pub fn verify(kv: &impl KeyValue) -> Result<Verification, KvError> {
             break verifier.finish(&head);
         }
         let to = head.seq.min(from + BULK_CHUNK - 1);
-        let checked = read_entries(kv, from, to)?
+        let checked = read_entries(kv, chain, from, to)?
             .into_iter()
             .try_for_each(|(seq, entry)| verifier.check(seq, entry));
         if checked.is_err() {
@@ -162,7 +200,7 @@ pub fn verify(kv: &impl KeyValue) -> Result<Verification, KvError> {
 mod tests {
     use super::*;
     use crate::ingest::record;
-    use crate::store::entry_key;
+
     use todo_domain::topics::{REMINDER_EVENTS, TASK_EVENTS, event_type};
     use todo_domain::{EventOrigin, MemoryKv, SetOptions};
 
@@ -197,6 +235,7 @@ mod tests {
         assert_eq!(
             q,
             Query {
+                task: None,
                 subject: Some("a".into()),
                 ty: Some("x.v1".into()),
                 after: 3,
@@ -223,23 +262,28 @@ mod tests {
     #[test]
     fn pages_filter_by_subject_type_and_cursor() {
         let kv = log(12);
-        let all = page(&kv, &Query::parse(&[]).unwrap()).unwrap();
+        let all = page(&kv, Chain("u"), &Query::parse(&[]).unwrap()).unwrap();
         assert_eq!(seqs(&all), (1..=12).collect::<Vec<_>>());
         assert_eq!((all.head, all.next_after), (12, 12));
 
-        let a = page(&kv, &Query::parse(&pairs("subject=a")).unwrap()).unwrap();
+        let a = page(&kv, Chain("u"), &Query::parse(&pairs("subject=a")).unwrap()).unwrap();
         assert_eq!(seqs(&a), [1, 4, 7, 10]);
 
         let q = format!("type={}&subject=b", event_type::REMINDER_SCHEDULED);
-        let reminders_b = page(&kv, &Query::parse(&pairs(&q)).unwrap()).unwrap();
+        let reminders_b = page(&kv, Chain("u"), &Query::parse(&pairs(&q)).unwrap()).unwrap();
         assert_eq!(seqs(&reminders_b), [2, 6, 8, 12]);
 
-        let first = page(&kv, &Query::parse(&pairs("limit=5")).unwrap()).unwrap();
+        let first = page(&kv, Chain("u"), &Query::parse(&pairs("limit=5")).unwrap()).unwrap();
         assert_eq!((seqs(&first), first.next_after), (vec![1, 2, 3, 4, 5], 5));
-        let rest = page(&kv, &Query::parse(&pairs("after=5&limit=5")).unwrap()).unwrap();
+        let rest = page(
+            &kv,
+            Chain("u"),
+            &Query::parse(&pairs("after=5&limit=5")).unwrap(),
+        )
+        .unwrap();
         assert_eq!(seqs(&rest), [6, 7, 8, 9, 10]);
 
-        let past_end = page(&kv, &Query::parse(&pairs("after=99")).unwrap()).unwrap();
+        let past_end = page(&kv, Chain("u"), &Query::parse(&pairs("after=99")).unwrap()).unwrap();
         assert!(past_end.entries.is_empty());
         assert_eq!(past_end.next_after, 12);
     }
@@ -248,14 +292,14 @@ mod tests {
     fn pages_span_bulk_chunks() {
         let kv = log(250);
         let q = Query::parse(&pairs("after=90&limit=500")).unwrap();
-        let p = page(&kv, &q).unwrap();
+        let p = page(&kv, Chain("u"), &q).unwrap();
         assert_eq!(seqs(&p), (91..=250).collect::<Vec<_>>());
     }
 
     #[test]
     fn verify_accepts_an_intact_chain() {
         assert_eq!(
-            verify(&MemoryKv::new()).unwrap(),
+            verify(&MemoryKv::new(), Chain("u")).unwrap(),
             Verification {
                 ok: true,
                 length: 0,
@@ -263,7 +307,7 @@ mod tests {
                 reason: None
             }
         );
-        let v = verify(&log(205)).unwrap();
+        let v = verify(&log(205), Chain("u")).unwrap();
         assert!(v.ok, "{v:?}");
         assert_eq!(v.length, 205);
     }
@@ -271,7 +315,7 @@ mod tests {
     #[test]
     fn verify_finds_the_first_tampered_entry() {
         let kv = log(150);
-        let key = entry_key(120);
+        let key = Chain("u").entry_key(120);
         let (bytes, _) = kv.get(&key).unwrap().unwrap();
         let mut entry: Entry = serde_json::from_slice(&bytes).unwrap();
         entry.event["subject"] = "forged".into();
@@ -282,7 +326,7 @@ mod tests {
         )
         .unwrap();
 
-        let v = verify(&kv).unwrap();
+        let v = verify(&kv, Chain("u")).unwrap();
         assert!(!v.ok);
         assert_eq!((v.length, v.broken_at), (150, Some(120)));
         assert!(v.reason.unwrap().contains("hash"));
@@ -291,9 +335,10 @@ mod tests {
     #[test]
     fn verify_reports_deleted_and_garbled_entries() {
         let kv = log(5);
-        kv.delete(&entry_key(4), None).unwrap();
-        kv.set(&entry_key(2), b"{", SetOptions::default()).unwrap();
-        let v = verify(&kv).unwrap();
+        kv.delete(&Chain("u").entry_key(4), None).unwrap();
+        kv.set(&Chain("u").entry_key(2), b"{", SetOptions::default())
+            .unwrap();
+        let v = verify(&kv, Chain("u")).unwrap();
         assert_eq!(v.broken_at, Some(2));
         assert!(v.reason.unwrap().contains("unreadable"));
     }

@@ -7,13 +7,14 @@ use crate::bindings::wasi::http::types::{IncomingRequest, ResponseOutparam};
 todo_domain::wasi_http_glue!();
 todo_domain::wit_types_glue!();
 todo_domain::wit_state_glue!();
+todo_domain::wit_secrets_glue!();
 
 struct Component;
 
 impl Guest for Component {
     fn handle(request: IncomingRequest, response_out: ResponseOutparam) {
         http_glue::serve(request, response_out, |req| {
-            crate::api::handle(&state_glue::WitState, &req)
+            crate::api::handle(&state_glue::WitState, &secrets_glue::WitSecrets, &req)
         });
     }
 }

@@ -1,49 +1,17 @@
-//! Who is acting and under which correlation id, taken from the request.
+//! Who is acting and under which correlation id.
 
 use todo_domain::http::CORRELATION_HEADER;
-use todo_domain::{ApiError, EventOrigin, Request};
+use todo_domain::{ApiError, EventOrigin, KeyValue, Request, Secrets};
 use uuid::Uuid;
 
-/// Placeholder until authentication lands (accounts arrive in a later
-/// issue): the host may name the acting user in this header; without it
-/// every request acts as `DEFAULT_USER`. Once sign-in exists the user id
-/// comes from the verified session instead, and this header is ignored.
-pub const USER_HEADER: &str = "x-todo-user";
-/// The single user of an installation without accounts.
-pub const DEFAULT_USER: &str = "local";
+use crate::accounts;
+use crate::tasks::Caller;
 
 const MAX_ID_LEN: usize = 128;
 
-/// The acting user and correlation id of `req`, as an event origin.
-pub fn origin_for(req: &Request) -> Result<EventOrigin, ApiError> {
-    let user = match req.header(USER_HEADER) {
-        None => DEFAULT_USER.to_owned(),
-        Some(user) => validate_user(user.trim())?,
-    };
-    Ok(EventOrigin::new(crate::SOURCE, user, correlation_id(req)))
-}
-
-/// User ids end up inside state keys, so they are restricted to a safe,
-/// separator-free alphabet.
-fn validate_user(user: &str) -> Result<String, ApiError> {
-    let ok = !user.is_empty()
-        && user.len() <= MAX_ID_LEN
-        && user
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-' | b'@'));
-    if ok {
-        Ok(user.to_owned())
-    } else {
-        Err(ApiError::bad_request(
-            USER_HEADER,
-            "user id must be 1-128 characters of letters, digits, '.', '_', '-' or '@'",
-        ))
-    }
-}
-
 /// The caller's correlation id if it is usable, else a fresh one: a bad
 /// tracing header should not fail the request.
-fn correlation_id(req: &Request) -> String {
+pub fn correlation_id(req: &Request) -> String {
     match req.header(CORRELATION_HEADER).map(str::trim) {
         Some(id)
             if !id.is_empty()
@@ -56,41 +24,34 @@ fn correlation_id(req: &Request) -> String {
     }
 }
 
+/// The authenticated caller of `req`: 401 without a valid access token, or
+/// when its account no longer exists.
+pub fn caller(
+    kv: &impl KeyValue,
+    secrets: &impl Secrets,
+    req: &Request,
+    correlation_id: &str,
+) -> Result<Caller, ApiError> {
+    let user_id = accounts::authenticate(secrets, req)?;
+    let user = accounts::load_user(kv, &user_id)
+        .map_err(|e| ApiError::unavailable(e.to_string()))?
+        .ok_or_else(|| todo_auth::unauthorized("the account of this token no longer exists"))?;
+    Ok(Caller {
+        origin: EventOrigin::new(crate::SOURCE, user_id, correlation_id),
+        time_zone: user.time_zone,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn defaults_to_the_local_user_and_a_fresh_correlation_id() {
-        let origin = origin_for(&Request::new("GET", "/api/tasks")).unwrap();
-        assert_eq!(origin.user_id, "local");
-        assert_eq!(origin.source, "chat-api");
-        assert!(Uuid::parse_str(&origin.correlation_id).is_ok());
-    }
-
-    #[test]
-    fn takes_user_and_correlation_from_headers() {
-        let req = Request::new("GET", "/")
-            .with_header("X-Todo-User", "alice@example.com")
-            .with_header("X-Correlation-Id", "req-42");
-        let origin = origin_for(&req).unwrap();
-        assert_eq!(origin.user_id, "alice@example.com");
-        assert_eq!(origin.correlation_id, "req-42");
-    }
-
-    #[test]
-    fn rejects_user_ids_that_could_break_keys() {
-        for bad in ["", "a:b", "a b", &"x".repeat(129)] {
-            let req = Request::new("GET", "/").with_header(USER_HEADER, bad);
-            let err = origin_for(&req).unwrap_err();
-            assert_eq!(err.status, 400);
-            assert_eq!(err.field.as_deref(), Some(USER_HEADER));
-        }
-    }
-
-    #[test]
-    fn replaces_unusable_correlation_ids() {
+    fn keeps_usable_correlation_ids_and_replaces_others() {
+        let req = Request::new("GET", "/").with_header("X-Correlation-Id", "req-42");
+        assert_eq!(correlation_id(&req), "req-42");
         let req = Request::new("GET", "/").with_header(CORRELATION_HEADER, "has space");
-        assert_ne!(origin_for(&req).unwrap().correlation_id, "has space");
+        assert!(Uuid::parse_str(&correlation_id(&req)).is_ok());
+        assert!(Uuid::parse_str(&correlation_id(&Request::new("GET", "/"))).is_ok());
     }
 }

@@ -2,10 +2,18 @@
 //! logic lives in plain modules tested natively against `MemoryKv`; the
 //! WIT glue is in `component` and only exists in the wasm build.
 
+pub mod accounts;
 pub mod api;
 pub mod context;
+pub mod events;
+pub mod idempotency;
+pub mod listing;
+pub mod occurrences;
 pub mod store;
 pub mod tasks;
+
+#[cfg(test)]
+mod api_tests;
 
 #[cfg(target_arch = "wasm32")]
 mod bindings;

@@ -1,23 +1,27 @@
-//! Task persistence. A write and the event it implies go through one
-//! `transact` (the outbox), so a crash can never keep one without the other.
+//! Task persistence: a user's tasks sharded over a fixed number of keys.
 //!
-//! Layout: `task:<id>` holds the task JSON (created only if absent);
-//! `tasks:index:<user>` holds the user's task ids (JSON array, creation
-//! order), guarded by its ETag, or by its absence when the first task of
-//! the user creates it.
+//! Layout: `tasks:<user>:<shard>` holds `{"tasks": {<id>: Task, ...}}` for
+//! the tasks whose id hashes to that shard. Listing reads every shard of
+//! the user in one `get-bulk`; a write rewrites one shard, guarded by its
+//! ETag (or its absence when the write creates it). So there is no hot
+//! per-user index: concurrent writes of one user only contend when they
+//! land in the same shard, and then the loser re-reads and retries.
+//!
+//! Every write and the events it implies go through one `transact` (the
+//! outbox), so a crash can never keep one without the other.
 
-use todo_domain::event::now_rfc3339;
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
 use todo_domain::kv::retry_on_conflict;
-use todo_domain::topics::{TASK_EVENTS, event_type};
-use todo_domain::{EventError, EventOrigin, KeyValue, KvError, Op, OutboxEvent, Precondition};
-use uuid::Uuid;
+use todo_domain::{KeyValue, KvError, Op, OutboxEvent, Precondition};
+use todo_model::Task;
 
-use crate::tasks::{NewTask, Task};
-
-/// Attempts of the index read-modify-write before giving up on contention.
-pub const WRITE_ATTEMPTS: u32 = 10;
-/// Keys per `get-bulk` call when listing.
-const BULK_CHUNK: usize = 100;
+/// Shards per user. 32 keeps a shard of a 5,000-task user near 150 tasks
+/// (a write rewrites ~100 KB) while a list is still one bulk read.
+pub const SHARDS: u32 = 32;
+/// Attempts of a write before contention is reported as a 409.
+pub const WRITE_ATTEMPTS: u32 = 12;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -26,271 +30,221 @@ pub enum StoreError {
     /// A stored document did not parse: a bug or a manual edit.
     #[error("stored value under `{key}` is unreadable: {reason}")]
     Corrupt { key: String, reason: String },
-    #[error("could not build the event: {0}")]
-    Event(#[from] EventError),
 }
 
-pub fn task_key(id: &str) -> String {
-    format!("task:{id}")
-}
-
-pub fn index_key(user_id: &str) -> String {
-    format!("tasks:index:{user_id}")
-}
-
-/// Creates a task for `origin.user_id`: task, index entry and
-/// `task.created` event in one transaction, retried if another writer
-/// updated (or created) the index first.
-pub fn create(kv: &impl KeyValue, origin: &EventOrigin, new: NewTask) -> Result<Task, StoreError> {
-    let now = now_rfc3339();
-    let task = Task {
-        id: Uuid::now_v7().to_string(),
-        title: new.title,
-        description: new.description,
-        priority: new.priority,
-        completed: false,
-        created_at: now.clone(),
-        updated_at: now,
-        user_id: origin.user_id.clone(),
-    };
-    let task_json = serde_json::to_vec(&task).expect("a task always serializes");
-    // Built once: a retried transaction publishes the same event id, so a
-    // consumer can never see two "created" events for one task.
-    let event = origin
-        .event(event_type::TASK_CREATED)
-        .subject(&task.id)
-        .data(&task)?
-        .build();
-    let index_key = index_key(&task.user_id);
-
-    retry_on_conflict(WRITE_ATTEMPTS, || {
-        let (mut ids, etag) = read_index(kv, &index_key).map_err(|e| match e {
-            StoreError::Kv(kv) => kv,
-            // A corrupt index must not be overwritten; surface as invalid.
-            other => KvError::Invalid(other.to_string()),
-        })?;
-        ids.push(task.id.clone());
-        let index_json = serde_json::to_vec(&ids).expect("ids always serialize");
-        kv.transact(
-            vec![
-                Op::set(
-                    task_key(&task.id),
-                    task_json.clone(),
-                    Some(Precondition::Absent),
-                ),
-                Op::set(
-                    index_key.clone(),
-                    index_json,
-                    Some(Precondition::unchanged(etag)),
-                ),
-            ],
-            vec![OutboxEvent {
-                topic: TASK_EVENTS.to_owned(),
-                event: event.clone(),
-            }],
-        )
-    })?;
-    Ok(task)
-}
-
-/// The task `id` if it exists and belongs to `user_id`. Someone else's task
-/// is reported as absent, not forbidden, so ids cannot be probed.
-pub fn get(kv: &impl KeyValue, user_id: &str, id: &str) -> Result<Option<Task>, StoreError> {
-    let key = task_key(id);
-    let Some((bytes, _)) = kv.get(&key)? else {
-        return Ok(None);
-    };
-    let task = parse_task(&key, &bytes)?;
-    Ok((task.user_id == user_id).then_some(task))
-}
-
-/// Every task of `user_id`, oldest first.
-pub fn list(kv: &impl KeyValue, user_id: &str) -> Result<Vec<Task>, StoreError> {
-    let (ids, _) = read_index(kv, &index_key(user_id))?;
-    let mut tasks = Vec::with_capacity(ids.len());
-    for chunk in ids.chunks(BULK_CHUNK) {
-        let keys: Vec<String> = chunk.iter().map(|id| task_key(id)).collect();
-        for (key, item) in keys.iter().zip(kv.get_bulk(&keys)?) {
-            // An id without a task is skipped: the index is only a hint of
-            // what to load, the task key is the truth.
-            if let Some((bytes, _)) = item {
-                let task = parse_task(key, &bytes)?;
-                if task.user_id == user_id {
-                    tasks.push(task);
-                }
-            }
-        }
+/// The shard of `id`: FNV-1a, stable across versions and platforms (the
+/// layout on disk depends on it).
+pub fn shard_of(id: &str) -> u32 {
+    let mut hash: u32 = 0x811c_9dc5;
+    for byte in id.bytes() {
+        hash ^= u32::from(byte);
+        hash = hash.wrapping_mul(0x0100_0193);
     }
-    Ok(tasks)
+    hash % SHARDS
 }
 
-fn read_index(kv: &impl KeyValue, key: &str) -> Result<(Vec<String>, Option<String>), StoreError> {
-    match kv.get(key)? {
-        None => Ok((Vec::new(), None)),
-        Some((bytes, etag)) => {
-            let ids = serde_json::from_slice(&bytes).map_err(|e| StoreError::Corrupt {
-                key: key.to_owned(),
-                reason: e.to_string(),
-            })?;
-            Ok((ids, Some(etag)))
-        }
-    }
+pub fn shard_key(user_id: &str, shard: u32) -> String {
+    format!("tasks:{user_id}:{shard:02}")
 }
 
-fn parse_task(key: &str, bytes: &[u8]) -> Result<Task, StoreError> {
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct Shard {
+    tasks: BTreeMap<String, Task>,
+}
+
+fn parse_shard(key: &str, bytes: &[u8]) -> Result<Shard, StoreError> {
     serde_json::from_slice(bytes).map_err(|e| StoreError::Corrupt {
         key: key.to_owned(),
         reason: e.to_string(),
     })
 }
 
+fn read_shard(kv: &impl KeyValue, key: &str) -> Result<(Shard, Option<String>), StoreError> {
+    match kv.get(key)? {
+        None => Ok((Shard::default(), None)),
+        Some((bytes, etag)) => Ok((parse_shard(key, &bytes)?, Some(etag))),
+    }
+}
+
+/// The task `id` of `user_id`; another user's task is simply not there.
+pub fn get(kv: &impl KeyValue, user_id: &str, id: &str) -> Result<Option<Task>, StoreError> {
+    let (mut shard, _) = read_shard(kv, &shard_key(user_id, shard_of(id)))?;
+    Ok(shard.tasks.remove(id))
+}
+
+/// Every task of `user_id`, in no particular order.
+pub fn all(kv: &impl KeyValue, user_id: &str) -> Result<Vec<Task>, StoreError> {
+    let keys: Vec<String> = (0..SHARDS).map(|s| shard_key(user_id, s)).collect();
+    let mut tasks = Vec::new();
+    for (key, item) in keys.iter().zip(kv.get_bulk(&keys)?) {
+        if let Some((bytes, _)) = item {
+            tasks.extend(parse_shard(key, &bytes)?.tasks.into_values());
+        }
+    }
+    Ok(tasks)
+}
+
+/// What one attempt of a write decided.
+#[derive(Debug)]
+pub enum Change<R> {
+    /// Store `task` (`None`: delete it) with `events` and `extra` ops.
+    Commit {
+        /// Boxed: a task is large next to a `Done` reply.
+        task: Option<Box<Task>>,
+        events: Vec<OutboxEvent>,
+        extra: Vec<Op>,
+        reply: R,
+    },
+    /// Nothing to write.
+    Done(R),
+}
+
+/// One attempt of a read-modify-write of task `id`: `decide` sees the
+/// current task (`None` if absent) and says what to write. `Ok(Err(_))` is
+/// the caller's own refusal; `Err(KvError::Conflict)` means another writer
+/// won the shard and the whole attempt should be repeated.
+pub fn attempt<R, E>(
+    kv: &impl KeyValue,
+    user_id: &str,
+    id: &str,
+    decide: impl FnOnce(Option<&Task>) -> Result<Change<R>, E>,
+) -> Result<Result<R, E>, StoreError> {
+    let key = shard_key(user_id, shard_of(id));
+    let (mut shard, etag) = read_shard(kv, &key)?;
+    let change = match decide(shard.tasks.get(id)) {
+        Ok(change) => change,
+        Err(e) => return Ok(Err(e)),
+    };
+    let (task, events, extra, reply) = match change {
+        Change::Done(reply) => return Ok(Ok(reply)),
+        Change::Commit {
+            task,
+            events,
+            extra,
+            reply,
+        } => (task, events, extra, reply),
+    };
+    match task {
+        Some(task) => {
+            shard.tasks.insert(id.to_owned(), *task);
+        }
+        None => {
+            shard.tasks.remove(id);
+        }
+    }
+    let bytes = serde_json::to_vec(&shard).expect("tasks always serialize");
+    let mut ops = vec![Op::set(key, bytes, Some(Precondition::unchanged(etag)))];
+    ops.extend(extra);
+    kv.transact(ops, events)?;
+    Ok(Ok(reply))
+}
+
+/// Repeats `one` while it loses to concurrent writers (with backoff), at
+/// most `WRITE_ATTEMPTS` times.
+pub fn retrying<T>(mut one: impl FnMut() -> Result<T, StoreError>) -> Result<T, StoreError> {
+    let mut corrupt = None;
+    let result = retry_on_conflict(WRITE_ATTEMPTS, || match one() {
+        Ok(v) => Ok(Some(v)),
+        Err(StoreError::Kv(e)) => Err(e),
+        Err(e @ StoreError::Corrupt { .. }) => {
+            corrupt = Some(e);
+            Ok(None)
+        }
+    })?;
+    match (result, corrupt) {
+        (Some(v), _) => Ok(v),
+        (None, Some(e)) => Err(e),
+        (None, None) => unreachable!("a None result always records its error"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tasks::Priority;
     use todo_domain::{MemoryKv, SetOptions};
 
-    fn origin(user: &str) -> EventOrigin {
-        EventOrigin::new(crate::SOURCE, user, "corr-1")
+    fn task(id: &str) -> Task {
+        serde_json::from_value(serde_json::json!({
+            "id": id, "user_id": "u", "title": id, "description": "", "status": "open",
+            "priority": "none", "tags": [], "due": null, "due_at": null, "reminders": [],
+            "recurrence": null, "series_id": null, "occurrence": null,
+            "created_at": "c", "updated_at": "c", "completed_at": null, "version": 1
+        }))
+        .unwrap()
     }
 
-    fn new_task(title: &str) -> NewTask {
-        NewTask {
-            title: title.into(),
-            description: Some("d".into()),
-            priority: Priority::High,
-        }
-    }
-
-    #[test]
-    fn create_writes_task_index_and_event_in_one_transaction() {
-        let kv = MemoryKv::new();
-        let task = create(&kv, &origin("alice"), new_task("milk")).unwrap();
-
-        assert_eq!(kv.transactions(), 1);
-        let stored: Task =
-            serde_json::from_slice(&kv.get(&task_key(&task.id)).unwrap().unwrap().0).unwrap();
-        assert_eq!(stored, task);
-        let index: Vec<String> =
-            serde_json::from_slice(&kv.get("tasks:index:alice").unwrap().unwrap().0).unwrap();
-        assert_eq!(index, vec![task.id.clone()]);
-
-        let published = kv.published();
-        assert_eq!(published.len(), 1);
-        let OutboxEvent { topic, event } = &published[0];
-        assert_eq!(topic, "task-events");
-        assert_eq!(event.ty, "com.todo.task.created.v1");
-        assert_eq!(event.source, "chat-api");
-        assert_eq!(event.subject.as_deref(), Some(task.id.as_str()));
-        assert_eq!(event.user_id(), Some("alice"));
-        assert_eq!(event.correlation_id(), Some("corr-1"));
-        assert_eq!(event.data_as::<Task>().unwrap(), task);
-        event.validate().unwrap();
+    fn put(kv: &MemoryKv, user: &str, t: Task) {
+        let id = t.id.clone();
+        attempt::<_, ()>(kv, user, &id, |_| {
+            Ok(Change::Commit {
+                task: Some(Box::new(t)),
+                events: vec![],
+                extra: vec![],
+                reply: (),
+            })
+        })
+        .unwrap()
+        .unwrap();
     }
 
     #[test]
-    fn concurrent_index_update_is_retried_not_lost() {
+    fn shards_spread_ids_and_are_stable() {
+        assert_eq!(shard_of("a"), shard_of("a"));
+        let used: std::collections::BTreeSet<u32> =
+            (0..200).map(|i| shard_of(&format!("id-{i}"))).collect();
+        assert_eq!(used.len(), SHARDS as usize);
+        assert_eq!(shard_key("u", 3), "tasks:u:03");
+    }
+
+    #[test]
+    fn tasks_are_per_user() {
         let kv = MemoryKv::new();
-        let first = create(&kv, &origin("u"), new_task("first")).unwrap();
-        // Another instance appends to the index between our read and commit.
-        kv.before_next_transact(|kv| {
-            let (bytes, etag) = kv.get("tasks:index:u").unwrap().unwrap();
-            let mut ids: Vec<String> = serde_json::from_slice(&bytes).unwrap();
-            ids.push("other".into());
-            let bytes = serde_json::to_vec(&ids).unwrap();
-            kv.set("tasks:index:u", &bytes, SetOptions::if_match(etag))
-                .unwrap();
+        put(&kv, "alice", task("t1"));
+        put(&kv, "alice", task("t2"));
+        assert!(get(&kv, "alice", "t1").unwrap().is_some());
+        assert!(get(&kv, "bob", "t1").unwrap().is_none());
+        assert_eq!(all(&kv, "alice").unwrap().len(), 2);
+        assert!(all(&kv, "bob").unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_lost_race_for_the_shard_is_retried() {
+        let kv = MemoryKv::new();
+        put(&kv, "u", task("a"));
+        // Another writer changes the same shard between read and commit.
+        let key = shard_key("u", shard_of("a"));
+        kv.before_next_transact(move |kv| {
+            let (bytes, etag) = kv.get(&key).unwrap().unwrap();
+            kv.set(&key, &bytes, SetOptions::if_match(etag)).unwrap();
         });
-        let second = create(&kv, &origin("u"), new_task("second")).unwrap();
-
-        let index: Vec<String> =
-            serde_json::from_slice(&kv.get("tasks:index:u").unwrap().unwrap().0).unwrap();
-        assert_eq!(index, vec![first.id, "other".into(), second.id]);
-        // One event per committed create, none for the failed attempt.
-        assert_eq!(kv.published().len(), 2);
+        let mut attempts = 0;
+        retrying(|| {
+            attempts += 1;
+            attempt::<_, ()>(&kv, "u", "a", |t| {
+                let mut t = t.unwrap().clone();
+                t.version += 1;
+                Ok(Change::Commit {
+                    task: Some(Box::new(t)),
+                    events: vec![],
+                    extra: vec![],
+                    reply: (),
+                })
+            })
+        })
+        .unwrap()
+        .unwrap();
+        assert_eq!(attempts, 2);
+        assert_eq!(get(&kv, "u", "a").unwrap().unwrap().version, 2);
     }
 
     #[test]
-    fn concurrent_first_creates_both_land_in_the_index() {
+    fn corrupt_shard_is_reported_not_overwritten() {
         let kv = MemoryKv::new();
-        // Another instance creates the user's first task (and so the index)
-        // between our read of the missing index and our commit.
-        kv.before_next_transact(|kv| {
-            create(kv, &origin("u"), new_task("racer")).unwrap();
-        });
-        let ours = create(&kv, &origin("u"), new_task("ours")).unwrap();
-
-        let titles: Vec<String> = list(&kv, "u")
-            .unwrap()
-            .into_iter()
-            .map(|t| t.title)
-            .collect();
-        assert_eq!(titles, ["racer", "ours"]);
-        let index: Vec<String> =
-            serde_json::from_slice(&kv.get("tasks:index:u").unwrap().unwrap().0).unwrap();
-        assert_eq!(index.len(), 2);
-        assert_eq!(index[1], ours.id);
-        assert_eq!(kv.published().len(), 2);
-    }
-
-    #[test]
-    fn persistent_contention_gives_up_without_publishing() {
-        let kv = MemoryKv::new();
-        kv.fail_next(KvError::Unavailable("down".into()));
-        // Unavailable is not retried: one failure ends the attempt.
-        let err = create(&kv, &origin("u"), new_task("t")).unwrap_err();
-        assert!(matches!(err, StoreError::Kv(KvError::Unavailable(_))));
-
-        // From a missing index: its absence guards the first attempt, its
-        // ETag the later ones.
-        let kv = MemoryKv::new();
-        for _ in 0..WRITE_ATTEMPTS {
-            kv.before_next_transact(|kv| {
-                kv.set("tasks:index:u", b"[]", SetOptions::default())
-                    .unwrap();
-            });
-        }
-        let err = create(&kv, &origin("u"), new_task("t")).unwrap_err();
-        assert!(matches!(err, StoreError::Kv(KvError::Conflict(_))));
-        assert!(kv.published().is_empty());
-        assert!(kv.keys_with_prefix("task:").is_empty());
-        assert_eq!(kv.transactions(), 0);
-        assert_eq!(kv.get("tasks:index:u").unwrap().unwrap().0, b"[]");
-    }
-
-    #[test]
-    fn get_hides_other_users_tasks() {
-        let kv = MemoryKv::new();
-        let task = create(&kv, &origin("alice"), new_task("t")).unwrap();
-        assert_eq!(get(&kv, "alice", &task.id).unwrap(), Some(task.clone()));
-        assert_eq!(get(&kv, "bob", &task.id).unwrap(), None);
-        assert_eq!(get(&kv, "alice", "nope").unwrap(), None);
-    }
-
-    #[test]
-    fn list_returns_the_users_tasks_in_creation_order() {
-        let kv = MemoryKv::new();
-        let titles = ["a", "b", "c"];
-        for t in titles {
-            create(&kv, &origin("alice"), new_task(t)).unwrap();
-        }
-        create(&kv, &origin("bob"), new_task("bob's")).unwrap();
-        let listed: Vec<String> = list(&kv, "alice")
-            .unwrap()
-            .into_iter()
-            .map(|t| t.title)
-            .collect();
-        assert_eq!(listed, titles);
-        assert_eq!(list(&kv, "carol").unwrap(), vec![]);
-    }
-
-    #[test]
-    fn corrupt_index_is_reported_not_overwritten() {
-        let kv = MemoryKv::new();
-        kv.set("tasks:index:u", b"not json", SetOptions::default())
-            .unwrap();
-        assert!(matches!(list(&kv, "u"), Err(StoreError::Corrupt { .. })));
-        assert!(create(&kv, &origin("u"), new_task("t")).is_err());
-        assert_eq!(kv.get("tasks:index:u").unwrap().unwrap().0, b"not json");
+        let key = shard_key("u", shard_of("x"));
+        kv.set(&key, b"not json", SetOptions::default()).unwrap();
+        assert!(matches!(all(&kv, "u"), Err(StoreError::Corrupt { .. })));
+        let result = retrying(|| attempt::<_, ()>(&kv, "u", "x", |_| Ok(Change::Done(()))));
+        assert!(matches!(result, Err(StoreError::Corrupt { .. })));
+        assert_eq!(kv.get(&key).unwrap().unwrap().0, b"not json");
     }
 }

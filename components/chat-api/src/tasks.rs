@@ -1,235 +1,331 @@
-//! The task model and validation of what clients send.
+//! Task mutations: validation, the change, its events and the optional
+//! idempotency record, committed together. REST routes call these; the
+//! chat agent and MCP tools will call the same ones.
 
-use serde::{Deserialize, Serialize};
+use chrono::Utc;
 use serde_json::{Map, Value};
-use todo_domain::ApiError;
+use todo_domain::event::now_rfc3339;
+use todo_domain::topics::event_type;
+use todo_domain::{ApiError, EventError, EventOrigin, KeyValue, KvError, OutboxEvent, Response};
+use todo_model::input::{Draft, Mode, apply, parse_object};
+use todo_model::{Status, Task};
+use uuid::Uuid;
 
-pub const MAX_TITLE_CHARS: usize = 500;
-pub const MAX_DESCRIPTION_CHARS: usize = 10_000;
+use crate::events::{self, CancelReason};
+use crate::idempotency::Idempotency;
+use crate::store::{self, Change, StoreError};
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Priority {
-    Low,
-    #[default]
-    Medium,
-    High,
+/// Who is acting: the event origin (user, correlation id) and the user's
+/// time zone (the default zone of a due).
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub origin: EventOrigin,
+    pub time_zone: String,
 }
 
-impl Priority {
-    fn parse(s: &str) -> Option<Self> {
-        match s {
-            "low" => Some(Priority::Low),
-            "medium" => Some(Priority::Medium),
-            "high" => Some(Priority::High),
-            _ => None,
-        }
+impl Caller {
+    pub fn user_id(&self) -> &str {
+        &self.origin.user_id
     }
 }
 
-/// A stored task; also its JSON representation in the API and in events.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Task {
-    pub id: String,
-    pub title: String,
-    pub description: Option<String>,
-    pub priority: Priority,
-    pub completed: bool,
-    pub created_at: String,
-    pub updated_at: String,
-    pub user_id: String,
-}
-
-/// A validated `POST /api/tasks` body.
+/// `If-Match` of a request: `None` when absent.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NewTask {
-    pub title: String,
-    pub description: Option<String>,
-    pub priority: Priority,
+pub struct IfMatch(pub Option<String>);
+
+impl IfMatch {
+    /// RFC 9110: `*`, or a list of (possibly weak) entity tags.
+    fn check(&self, task: &Task) -> Result<(), ApiError> {
+        // An empty header names no version: as if absent.
+        let Some(header) = self.0.as_deref().filter(|h| !h.trim().is_empty()) else {
+            return Ok(());
+        };
+        let version = task.version.to_string();
+        let matches = header
+            .split(',')
+            .map(str::trim)
+            .any(|tag| tag == "*" || tag.trim_start_matches("W/").trim_matches('"') == version);
+        if matches {
+            Ok(())
+        } else {
+            Err(precondition_failed(task))
+        }
+    }
 }
 
-impl NewTask {
-    /// Parses and validates a create request. Malformed JSON is a 400 that
-    /// quotes the parser; a well-formed body with a bad field is a 422 that
-    /// names the field.
-    ///
-    /// Validation is by hand rather than `#[derive(Deserialize)]` so each
-    /// error carries the field name as data, not buried in a message.
-    pub fn from_json(body: &[u8]) -> Result<Self, ApiError> {
-        let value: Value = serde_json::from_slice(body).map_err(|e| ApiError::invalid_json(&e))?;
-        let Value::Object(mut fields) = value else {
-            return Err(ApiError::bad_request(
-                "body",
-                "request body must be a JSON object",
-            ));
-        };
-        let title = title(fields.remove("title"))?;
-        let description = description(fields.remove("description"))?;
-        let priority = priority(fields.remove("priority"))?;
-        reject_unknown(&fields)?;
-        Ok(NewTask {
-            title,
-            description,
-            priority,
+fn precondition_failed(task: &Task) -> ApiError {
+    ApiError {
+        status: 412,
+        code: "precondition_failed",
+        message: format!(
+            "the task changed since you read it: it is at version {}; re-read and retry",
+            task.version
+        ),
+        field: Some("if-match".to_owned()),
+        allow: None,
+    }
+}
+
+pub fn not_found(id: &str) -> ApiError {
+    ApiError::not_found(format!("no task with id {id}"))
+}
+
+/// The response carrying `task`: its JSON and its ETag.
+pub fn task_response(status: u16, task: &Task) -> Response {
+    Response::json(status, task).with_header("etag", &task.etag())
+}
+
+pub fn store_error(err: StoreError) -> ApiError {
+    match err {
+        StoreError::Kv(KvError::Conflict(m)) => {
+            ApiError::conflict(format!("too many concurrent writes, retry: {m}"))
+        }
+        StoreError::Kv(KvError::Unavailable(m)) => ApiError::unavailable(m),
+        other => ApiError::internal(other.to_string()),
+    }
+}
+
+fn event_error(err: EventError) -> ApiError {
+    ApiError::internal(format!("could not build an event: {err}"))
+}
+
+fn new_reminder_id() -> String {
+    Uuid::now_v7().to_string()
+}
+
+/// Runs one write with retries, replaying an idempotent request's first
+/// response instead when there is one.
+fn commit(
+    kv: &impl KeyValue,
+    caller: &Caller,
+    id: &str,
+    idem: Option<&Idempotency>,
+    mut decide: impl FnMut(Option<&Task>) -> Result<Change<Response>, ApiError>,
+) -> Result<Response, ApiError> {
+    store::retrying(|| {
+        if let Some(idem) = idem
+            && let Some(first) = idem.replay(kv)?
+        {
+            return Ok(first);
+        }
+        store::attempt(kv, caller.user_id(), id, |current| {
+            let mut change = decide(current)?;
+            if let (Some(idem), Change::Commit { extra, reply, .. }) = (idem, &mut change) {
+                extra.push(idem.remember(reply));
+            }
+            Ok(change)
         })
-    }
+    })
+    .map_err(store_error)?
 }
 
-fn title(value: Option<Value>) -> Result<String, ApiError> {
-    let title = match value {
-        None | Some(Value::Null) => {
-            return Err(ApiError::validation("title", "title is required"));
-        }
-        Some(Value::String(s)) => s.trim().to_owned(),
-        Some(_) => return Err(ApiError::validation("title", "title must be a string")),
+/// Applies a validated draft to a task: derived fields, series, version.
+fn with_draft(mut task: Task, draft: Draft, now: &str) -> Task {
+    task.due_at = draft.due.as_ref().map(|d| d.instant());
+    task.title = draft.title;
+    task.description = draft.description;
+    task.priority = draft.priority;
+    task.tags = draft.tags;
+    task.due = draft.due;
+    task.reminders = draft.reminders;
+    task.recurrence = draft.recurrence;
+    // A task becomes a series' first instance when it first gets a rule;
+    // the series outlives edits of the rule.
+    if task.recurrence.is_some() && task.series_id.is_none() {
+        task.series_id = Some(task.id.clone());
+        task.occurrence = Some(1);
+    }
+    task.updated_at = now.to_owned();
+    task
+}
+
+/// `POST /api/tasks`.
+pub fn create(
+    kv: &impl KeyValue,
+    caller: &Caller,
+    body: &[u8],
+    idem: Option<&Idempotency>,
+) -> Result<Response, ApiError> {
+    let fields = parse_object(body)?;
+    let draft = apply(
+        &Draft::default(),
+        fields,
+        Mode::Create,
+        None,
+        &caller.time_zone,
+        &mut new_reminder_id,
+    )?;
+    let id = Uuid::now_v7().to_string();
+    let now = now_rfc3339();
+    let blank = Task {
+        id: id.clone(),
+        user_id: caller.user_id().to_owned(),
+        title: String::new(),
+        description: String::new(),
+        status: Status::Open,
+        priority: Default::default(),
+        tags: Vec::new(),
+        due: None,
+        due_at: None,
+        reminders: Vec::new(),
+        recurrence: None,
+        series_id: None,
+        occurrence: None,
+        created_at: now.clone(),
+        updated_at: now.clone(),
+        completed_at: None,
+        version: 1,
     };
-    let chars = title.chars().count();
-    if chars == 0 {
-        return Err(ApiError::validation("title", "title must not be blank"));
-    }
-    if chars > MAX_TITLE_CHARS {
-        return Err(ApiError::validation(
-            "title",
-            format!("title is {chars} characters; the limit is {MAX_TITLE_CHARS}"),
-        ));
-    }
-    Ok(title)
+    let task = with_draft(blank, draft, &now);
+    let mut events = vec![
+        events::task_event(&caller.origin, event_type::TASK_CREATED, &task, &task)
+            .map_err(event_error)?,
+    ];
+    events.extend(
+        events::reminder_changes(&caller.origin, None, Some(&task), CancelReason::Changed)
+            .map_err(event_error)?,
+    );
+    let response = task_response(201, &task).with_header("location", &format!("/api/tasks/{id}"));
+    commit(kv, caller, &id, idem, |_| {
+        Ok(Change::Commit {
+            task: Some(Box::new(task.clone())),
+            events: events.clone(),
+            extra: Vec::new(),
+            reply: response.clone(),
+        })
+    })
 }
 
-fn description(value: Option<Value>) -> Result<Option<String>, ApiError> {
-    match value {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) if s.chars().count() > MAX_DESCRIPTION_CHARS => {
-            Err(ApiError::validation(
-                "description",
-                format!("description exceeds {MAX_DESCRIPTION_CHARS} characters"),
-            ))
+/// `PUT` (replace) or `PATCH` (merge patch) of `/api/tasks/{id}`.
+pub fn edit(
+    kv: &impl KeyValue,
+    caller: &Caller,
+    id: &str,
+    body: &[u8],
+    mode: Mode,
+    if_match: &IfMatch,
+) -> Result<Response, ApiError> {
+    let fields: Map<String, Value> = parse_object(body)?;
+    commit(kv, caller, id, None, |current| {
+        let current = current.ok_or_else(|| not_found(id))?;
+        let before = Draft::of(current);
+        // A bad body is reported as such, whatever the version it names.
+        let draft = apply(
+            &before,
+            fields.clone(),
+            mode,
+            Some(current),
+            &caller.time_zone,
+            &mut new_reminder_id,
+        )?;
+        if_match.check(current)?;
+        let changed = before.changed_fields(&draft);
+        if changed.is_empty() {
+            return Ok(Change::Done(task_response(200, current)));
         }
-        Some(Value::String(s)) => Ok(Some(s)),
-        Some(_) => Err(ApiError::validation(
-            "description",
-            "description must be a string",
-        )),
-    }
-}
-
-fn priority(value: Option<Value>) -> Result<Priority, ApiError> {
-    match value {
-        None | Some(Value::Null) => Ok(Priority::default()),
-        Some(Value::String(s)) => Priority::parse(&s).ok_or_else(|| {
-            ApiError::validation(
-                "priority",
-                format!("priority must be one of low, medium, high (got {s:?})"),
+        let mut next = with_draft(current.clone(), draft, &now_rfc3339());
+        next.version += 1;
+        let mut events =
+            vec![events::updated(&caller.origin, &next, &changed).map_err(event_error)?];
+        events.extend(
+            events::reminder_changes(
+                &caller.origin,
+                Some(current),
+                Some(&next),
+                CancelReason::Changed,
             )
-        }),
-        Some(_) => Err(ApiError::validation(
-            "priority",
-            "priority must be one of low, medium, high",
-        )),
-    }
+            .map_err(event_error)?,
+        );
+        Ok(Change::Commit {
+            reply: task_response(200, &next),
+            task: Some(Box::new(next)),
+            events,
+            extra: Vec::new(),
+        })
+    })
 }
 
-/// Unknown fields are refused so a misspelt field is not silently dropped.
-fn reject_unknown(rest: &Map<String, Value>) -> Result<(), ApiError> {
-    match rest.keys().next() {
-        Some(name) => Err(ApiError::validation(
-            name,
-            format!("unknown field `{name}`"),
-        )),
-        None => Ok(()),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    fn parse(v: Value) -> Result<NewTask, ApiError> {
-        NewTask::from_json(v.to_string().as_bytes())
-    }
-
-    fn field_of(v: Value) -> (u16, String) {
-        let err = parse(v).unwrap_err();
-        (err.status, err.field.unwrap_or_default())
-    }
-
-    #[test]
-    fn minimal_body_gets_defaults_and_a_trimmed_title() {
-        let task = parse(json!({"title": "  buy milk \n"})).unwrap();
-        assert_eq!(task.title, "buy milk");
-        assert_eq!(task.description, None);
-        assert_eq!(task.priority, Priority::Medium);
-    }
-
-    #[test]
-    fn full_body_is_accepted() {
-        let task = parse(json!({"title": "t", "description": "d", "priority": "high"})).unwrap();
-        assert_eq!(task.description.as_deref(), Some("d"));
-        assert_eq!(task.priority, Priority::High);
-    }
-
-    #[test]
-    fn title_is_validated() {
-        assert_eq!(field_of(json!({})), (422, "title".into()));
-        assert_eq!(field_of(json!({"title": null})), (422, "title".into()));
-        assert_eq!(field_of(json!({"title": 5})), (422, "title".into()));
-        assert_eq!(field_of(json!({"title": " \t "})), (422, "title".into()));
-        assert_eq!(
-            field_of(json!({"title": "é".repeat(501)})),
-            (422, "title".into())
-        );
-        // The limit is in characters, not bytes.
-        assert!(parse(json!({"title": "é".repeat(500)})).is_ok());
-    }
-
-    #[test]
-    fn other_fields_are_validated() {
-        assert_eq!(
-            field_of(json!({"title": "t", "priority": "urgent"})),
-            (422, "priority".into())
-        );
-        assert_eq!(
-            field_of(json!({"title": "t", "priority": 1})),
-            (422, "priority".into())
-        );
-        assert_eq!(
-            field_of(json!({"title": "t", "description": []})),
-            (422, "description".into())
-        );
-        assert_eq!(
-            field_of(json!({"title": "t", "tags": ["x"]})),
-            (422, "tags".into())
-        );
-    }
-
-    #[test]
-    fn malformed_json_is_a_400_quoting_the_parser() {
-        let err = NewTask::from_json(b"{\"title\": \"x\",}").unwrap_err();
-        assert_eq!(err.status, 400);
-        assert_eq!(err.code, "invalid_json");
-        assert!(err.message.contains("line 1"), "{}", err.message);
-
-        let err = NewTask::from_json(b"[\"title\"]").unwrap_err();
-        assert_eq!((err.status, err.field.as_deref()), (400, Some("body")));
-    }
-
-    #[test]
-    fn task_json_has_the_documented_fields() {
-        let task = Task {
-            id: "i".into(),
-            title: "t".into(),
-            description: None,
-            priority: Priority::Low,
-            completed: false,
-            created_at: "c".into(),
-            updated_at: "u".into(),
-            user_id: "local".into(),
+/// `POST /api/tasks/{id}/complete` (`to` completed) or `/uncomplete`.
+/// Already in that state: 200 with the task, nothing published.
+pub fn set_status(
+    kv: &impl KeyValue,
+    caller: &Caller,
+    id: &str,
+    to: Status,
+    if_match: &IfMatch,
+    idem: Option<&Idempotency>,
+) -> Result<Response, ApiError> {
+    commit(kv, caller, id, idem, |current| {
+        let current = current.ok_or_else(|| not_found(id))?;
+        if_match.check(current)?;
+        if current.status == to {
+            return Ok(Change::Done(task_response(200, current)));
+        }
+        let now = now_rfc3339();
+        let mut next = current.clone();
+        next.status = to;
+        next.completed_at = (to == Status::Completed).then(|| now.clone());
+        next.updated_at = now;
+        next.version += 1;
+        let (ty, reason) = match to {
+            Status::Completed => (event_type::TASK_COMPLETED, CancelReason::Completed),
+            Status::Open => (event_type::TASK_UNCOMPLETED, CancelReason::Changed),
         };
-        assert_eq!(
-            serde_json::to_value(&task).unwrap(),
-            json!({"id": "i", "title": "t", "description": null, "priority": "low",
-                   "completed": false, "created_at": "c", "updated_at": "u", "user_id": "local"})
+        let mut events: Vec<OutboxEvent> =
+            vec![events::task_event(&caller.origin, ty, &next, &next).map_err(event_error)?];
+        events.extend(
+            events::reminder_changes(&caller.origin, Some(current), Some(&next), reason)
+                .map_err(event_error)?,
         );
+        Ok(Change::Commit {
+            reply: task_response(200, &next),
+            task: Some(Box::new(next)),
+            events,
+            extra: Vec::new(),
+        })
+    })
+}
+
+/// `DELETE /api/tasks/{id}`: 204, the task's last state in `deleted.v1`.
+pub fn delete(
+    kv: &impl KeyValue,
+    caller: &Caller,
+    id: &str,
+    if_match: &IfMatch,
+) -> Result<Response, ApiError> {
+    commit(kv, caller, id, None, |current| {
+        let current = current.ok_or_else(|| not_found(id))?;
+        if_match.check(current)?;
+        let mut events = vec![
+            events::task_event(&caller.origin, event_type::TASK_DELETED, current, current)
+                .map_err(event_error)?,
+        ];
+        events.extend(
+            events::reminder_changes(&caller.origin, Some(current), None, CancelReason::Deleted)
+                .map_err(event_error)?,
+        );
+        Ok(Change::Commit {
+            task: None,
+            events,
+            extra: Vec::new(),
+            reply: Response {
+                status: 204,
+                headers: Vec::new(),
+                body: Vec::new(),
+            },
+        })
+    })
+}
+
+/// `GET /api/tasks/{id}`.
+pub fn get(kv: &impl KeyValue, caller: &Caller, id: &str) -> Result<Response, ApiError> {
+    match store::get(kv, caller.user_id(), id).map_err(store_error)? {
+        Some(task) => Ok(task_response(200, &task)),
+        None => Err(not_found(id)),
     }
+}
+
+/// The instant used as "now" for relative filters.
+pub fn now() -> chrono::DateTime<Utc> {
+    Utc::now()
 }

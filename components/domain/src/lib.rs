@@ -11,6 +11,7 @@ pub mod handler;
 pub mod http;
 pub mod kv;
 pub mod memory_kv;
+pub mod secrets;
 pub mod topics;
 
 pub use event::{CloudEvent, EventBuilder, EventError, EventOrigin};
@@ -18,3 +19,4 @@ pub use handler::HandlerError;
 pub use http::{ApiError, Request, Response};
 pub use kv::{KeyValue, KvError, Op, OutboxEvent, Precondition, SetOptions, Versioned};
 pub use memory_kv::MemoryKv;
+pub use secrets::{Secrets, StaticSecrets};

@@ -3,7 +3,7 @@
 //! One place for these strings so a typo is a compile error, not a silently
 //! unrouted event.
 
-/// Task lifecycle: created, updated, completed, deleted.
+/// Task lifecycle: created, updated, completed, uncompleted, deleted.
 pub const TASK_EVENTS: &str = "task-events";
 /// Reminder lifecycle: scheduled, triggered, delivered, failed, cancelled.
 pub const REMINDER_EVENTS: &str = "reminder-events";
@@ -19,6 +19,7 @@ pub mod event_type {
     pub const TASK_CREATED: &str = "com.todo.task.created.v1";
     pub const TASK_UPDATED: &str = "com.todo.task.updated.v1";
     pub const TASK_COMPLETED: &str = "com.todo.task.completed.v1";
+    pub const TASK_UNCOMPLETED: &str = "com.todo.task.uncompleted.v1";
     pub const TASK_DELETED: &str = "com.todo.task.deleted.v1";
 
     pub const REMINDER_SCHEDULED: &str = "com.todo.reminder.scheduled.v1";
@@ -35,7 +36,9 @@ pub mod event_type {
 pub fn topic_for(event_type: &str) -> Option<&'static str> {
     use event_type::*;
     match event_type {
-        TASK_CREATED | TASK_UPDATED | TASK_COMPLETED | TASK_DELETED => Some(TASK_EVENTS),
+        TASK_CREATED | TASK_UPDATED | TASK_COMPLETED | TASK_UNCOMPLETED | TASK_DELETED => {
+            Some(TASK_EVENTS)
+        }
         REMINDER_SCHEDULED | REMINDER_TRIGGERED | REMINDER_DELIVERED | REMINDER_FAILED
         | REMINDER_CANCELLED => Some(REMINDER_EVENTS),
         RECURRING_TASK_GENERATED => Some(RECURRING_EVENTS),

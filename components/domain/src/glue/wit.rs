@@ -166,3 +166,28 @@ macro_rules! wit_event_handler_glue {
         }
     };
 }
+
+/// Defines `mod secrets_glue` with `WitSecrets`, the `Secrets`
+/// implementation over the WIT `secrets` import. Expand `wit_types_glue!()`
+/// first; the world must import `todo:platform/secrets`.
+#[macro_export]
+// `crate::bindings` deliberately names the *calling* component's bindings.
+#[allow(clippy::crate_in_macro_def)]
+macro_rules! wit_secrets_glue {
+    () => {
+        /// `Secrets` backed by the host's `secrets` capability.
+        pub(crate) mod secrets_glue {
+            use super::types_glue::error_from_wit;
+            use crate::bindings::todo::platform::secrets as wit;
+
+            #[derive(Debug, Clone, Copy, Default)]
+            pub struct WitSecrets;
+
+            impl $crate::Secrets for WitSecrets {
+                fn get(&self, name: &str) -> Result<String, $crate::KvError> {
+                    wit::get(name).map_err(error_from_wit)
+                }
+            }
+        }
+    };
+}

@@ -1,0 +1,225 @@
+//! One function per account endpoint. Each validates everything it can
+//! (body, signing key) before writing, so a rejected request leaves the
+//! store as it was; the only deliberate exception is the failed sign-in
+//! counter.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use todo_auth::{
+    Keys, hash_password, random_token, signing_keys, unauthorized, verify_password_or_dummy,
+};
+use todo_domain::{ApiError, KeyValue, KvError, Request, Response, Secrets};
+use uuid::Uuid;
+
+use super::input::{ProfilePatch, Signin, Signup, refresh_token};
+use super::repo::{self, StoredUser};
+use super::{User, authenticate};
+
+/// One message for unknown email and wrong password, so a client cannot
+/// learn which emails have accounts.
+const BAD_CREDENTIALS: &str = "invalid email or password";
+const BAD_REFRESH: &str = "invalid or expired refresh token";
+
+#[derive(Serialize)]
+struct TokenResponse<'a> {
+    user: &'a User,
+    access_token: &'a str,
+    token_type: &'static str,
+    expires_in: u64,
+    refresh_token: &'a str,
+}
+
+/// The body shared by sign-up, sign-in and refresh. `no-store`: responses
+/// carrying tokens must not be cached (RFC 6749 §5.1).
+fn token_response(
+    status: u16,
+    keys: &Keys,
+    user: &User,
+    refresh_token: &str,
+    now: DateTime<Utc>,
+) -> Response {
+    let (access_token, expires_in) = keys.issue_access(&user.id, now);
+    Response::json(
+        status,
+        &TokenResponse {
+            user,
+            access_token: &access_token,
+            token_type: "Bearer",
+            expires_in,
+            refresh_token,
+        },
+    )
+    .with_header("cache-control", "no-store")
+}
+
+/// Unreachable backend: 503 (retry later); contention that outlasted the
+/// retries: 409; anything else (corrupt records, invalid keys) is ours.
+pub fn kv_error(err: KvError) -> ApiError {
+    match err {
+        KvError::Unavailable(m) => ApiError::unavailable(m),
+        KvError::Conflict(m) => {
+            ApiError::conflict(format!("too many concurrent writes, retry: {m}"))
+        }
+        other => ApiError::internal(other.to_string()),
+    }
+}
+
+pub fn signup(
+    kv: &impl KeyValue,
+    secrets: &impl Secrets,
+    req: &Request,
+    now: DateTime<Utc>,
+) -> Result<Response, ApiError> {
+    let input = Signup::from_json(&req.body)?;
+    let keys = signing_keys(secrets)?;
+    // Cheap early answer for the common duplicate, before paying for a
+    // hash; the `Absent` guards below settle races.
+    if repo::email_taken(kv, &input.email).map_err(kv_error)? {
+        return Err(email_conflict());
+    }
+    let password_hash =
+        hash_password(&input.password).map_err(|e| ApiError::internal(e.to_string()))?;
+    let user = StoredUser {
+        id: Uuid::now_v7().to_string(),
+        email: input.email,
+        name: input.name,
+        time_zone: input.time_zone,
+        password_hash,
+        created_at: repo::timestamp(now),
+    };
+    let refresh = random_token();
+    repo::create_account(kv, &user, &refresh, now).map_err(|e| match e {
+        KvError::Conflict(_) => email_conflict(),
+        other => kv_error(other),
+    })?;
+    Ok(token_response(201, &keys, &user.public(), &refresh, now))
+}
+
+fn email_conflict() -> ApiError {
+    ApiError {
+        field: Some("email".to_owned()),
+        ..ApiError::conflict("an account with this email already exists")
+    }
+}
+
+pub fn signin(
+    kv: &impl KeyValue,
+    secrets: &impl Secrets,
+    req: &Request,
+    now: DateTime<Utc>,
+) -> Result<Response, ApiError> {
+    let input = Signin::from_json(&req.body)?;
+    let keys = signing_keys(secrets)?;
+    let lockout = repo::lockout(kv, &input.email, now).map_err(kv_error)?;
+    if let Some(seconds) = lockout.retry_after {
+        // Refused before the password is looked at, so a locked email
+        // gives a guesser no signal at all.
+        return Ok(too_many_attempts(seconds));
+    }
+    let user = repo::user_by_email(kv, &input.email).map_err(kv_error)?;
+    // Unknown emails are verified against a dummy hash: same time, same
+    // answer, same failure count as a wrong password.
+    let hash = user.as_ref().map(|u| u.password_hash.as_str());
+    let matches = verify_password_or_dummy(&input.password, hash);
+    let user = match user {
+        Some(user) if matches => user,
+        _ => {
+            repo::record_failure(kv, &input.email, now).map_err(kv_error)?;
+            return Err(unauthorized(BAD_CREDENTIALS));
+        }
+    };
+    if lockout.has_record {
+        repo::clear_failures(kv, &input.email).map_err(kv_error)?;
+    }
+    let refresh = random_token();
+    repo::create_refresh(kv, &user.id, &refresh, now).map_err(kv_error)?;
+    Ok(token_response(200, &keys, &user.public(), &refresh, now))
+}
+
+fn too_many_attempts(retry_after: u64) -> Response {
+    ApiError {
+        status: 429,
+        code: "too_many_requests",
+        message: format!("too many failed sign-ins for this email; retry in {retry_after} seconds"),
+        field: None,
+        allow: None,
+    }
+    .into_response()
+    .with_header("retry-after", &retry_after.to_string())
+}
+
+pub fn refresh(
+    kv: &impl KeyValue,
+    secrets: &impl Secrets,
+    req: &Request,
+    now: DateTime<Utc>,
+) -> Result<Response, ApiError> {
+    let token = refresh_token(&req.body)?;
+    let keys = signing_keys(secrets)?;
+    let grant = repo::refresh_grant(kv, &token, now)
+        .map_err(kv_error)?
+        .ok_or_else(|| unauthorized(BAD_REFRESH))?;
+    // A token outliving its user (deleted account) grants nothing.
+    let (user, _) = repo::read_user(kv, &grant.user_id)
+        .map_err(kv_error)?
+        .ok_or_else(|| unauthorized(BAD_REFRESH))?;
+    let new_token = random_token();
+    repo::rotate_refresh(kv, &token, &grant, &new_token, now).map_err(|e| match e {
+        // Another request rotated (or revoked) this token since we read it.
+        KvError::Conflict(_) => unauthorized(BAD_REFRESH),
+        other => kv_error(other),
+    })?;
+    Ok(token_response(200, &keys, &user.public(), &new_token, now))
+}
+
+/// The refresh token is the credential; an `Authorization` header is
+/// ignored (it is often expired by the time a user signs out).
+pub fn signout(kv: &impl KeyValue, req: &Request) -> Result<Response, ApiError> {
+    let token = refresh_token(&req.body)?;
+    repo::revoke_refresh(kv, &token).map_err(kv_error)?;
+    Ok(Response {
+        status: 204,
+        headers: Vec::new(),
+        body: Vec::new(),
+    })
+}
+
+pub fn get_me(
+    kv: &impl KeyValue,
+    secrets: &impl Secrets,
+    req: &Request,
+) -> Result<Response, ApiError> {
+    let user_id = authenticate(secrets, req)?;
+    let (user, _) = repo::read_user(kv, &user_id)
+        .map_err(kv_error)?
+        .ok_or_else(gone)?;
+    Ok(Response::json(200, &user.public()))
+}
+
+pub fn patch_me(
+    kv: &impl KeyValue,
+    secrets: &impl Secrets,
+    req: &Request,
+) -> Result<Response, ApiError> {
+    // Authentication first: an anonymous caller learns nothing from
+    // validation errors.
+    let user_id = authenticate(secrets, req)?;
+    let patch = ProfilePatch::from_json(&req.body)?;
+    let user = repo::update_user(kv, &user_id, |user| {
+        if let Some(name) = &patch.name {
+            user.name.clone_from(name);
+        }
+        if let Some(zone) = &patch.time_zone {
+            user.time_zone.clone_from(zone);
+        }
+    })
+    .map_err(kv_error)?
+    .ok_or_else(gone)?;
+    Ok(Response::json(200, &user.public()))
+}
+
+/// A valid token for a user that no longer exists: the credential is no
+/// good any more.
+fn gone() -> ApiError {
+    unauthorized("the account of this access token no longer exists")
+}

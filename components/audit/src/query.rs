@@ -1,6 +1,7 @@
 //! Reading the chain: filtered pages of entries, and full verification.
 
 use serde::Serialize;
+use todo_domain::http::bounded_param;
 use todo_domain::{ApiError, KeyValue, KvError};
 
 use crate::chain::{Entry, Verifier};
@@ -46,18 +47,7 @@ impl Query {
                         ApiError::bad_request("after", "after must be a sequence number (u64)")
                     })?;
                 }
-                "limit" => {
-                    query.limit = value
-                        .parse()
-                        .ok()
-                        .filter(|l| (1..=MAX_LIMIT).contains(l))
-                        .ok_or_else(|| {
-                            ApiError::bad_request(
-                                "limit",
-                                format!("limit must be an integer in 1..={MAX_LIMIT}"),
-                            )
-                        })?;
-                }
+                "limit" => query.limit = bounded_param("limit", value, 1, MAX_LIMIT)?,
                 other => {
                     return Err(ApiError::bad_request(
                         other,

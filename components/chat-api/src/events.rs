@@ -27,6 +27,20 @@ pub fn task_event(
     })
 }
 
+/// A task event of type `ty` carrying `task`, followed by the reminder
+/// events of the change from `before` to `after`.
+pub fn transition(
+    origin: &EventOrigin,
+    ty: &str,
+    task: &Task,
+    (before, after): (Option<&Task>, Option<&Task>),
+    reason: CancelReason,
+) -> Result<Vec<OutboxEvent>, EventError> {
+    let mut events = vec![task_event(origin, ty, task, task)?];
+    events.extend(reminder_changes(origin, before, after, reason)?);
+    Ok(events)
+}
+
 /// `updated.v1`: the task after the change and the names of what changed.
 pub fn updated(
     origin: &EventOrigin,

@@ -12,6 +12,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use todo_domain::ApiError;
+use todo_domain::http::bounded_param;
 use todo_model::Task;
 use todo_model::filter::{self, Filter, FilterContext};
 
@@ -127,18 +128,7 @@ impl ListQuery {
                         Some(filter::parse(value).map_err(|e| e.into_api_error("filter"))?);
                 }
                 "sort" => query.sort = parse_sort(value)?,
-                "limit" => {
-                    query.limit = value
-                        .parse()
-                        .ok()
-                        .filter(|l| (1..=MAX_LIMIT).contains(l))
-                        .ok_or_else(|| {
-                            ApiError::bad_request(
-                                "limit",
-                                format!("limit must be an integer in 1..={MAX_LIMIT}"),
-                            )
-                        })?;
-                }
+                "limit" => query.limit = bounded_param("limit", value, 1, MAX_LIMIT)?,
                 "cursor" => query.after = Some(Cursor::decode(value)?),
                 other => {
                     return Err(ApiError::bad_request(

@@ -2,6 +2,7 @@
 //! task's series, starting with its own due.
 
 use serde_json::json;
+use todo_domain::http::bounded_param;
 use todo_domain::{ApiError, KeyValue, Request, Response};
 use todo_model::recurrence::{self, Occurrence};
 use todo_model::task::format_instant;
@@ -21,18 +22,7 @@ pub fn get(
     let mut count = DEFAULT_COUNT;
     for (name, value) in req.query_pairs() {
         match name.as_str() {
-            "count" => {
-                count = value
-                    .parse()
-                    .ok()
-                    .filter(|c| (1..=MAX_COUNT).contains(c))
-                    .ok_or_else(|| {
-                        ApiError::bad_request(
-                            "count",
-                            format!("count must be an integer in 1..={MAX_COUNT}"),
-                        )
-                    })?;
-            }
+            "count" => count = bounded_param("count", &value, 1, MAX_COUNT)?,
             other => {
                 return Err(ApiError::bad_request(
                     other,

@@ -164,27 +164,22 @@ mod tests {
     use todo_domain::{MemoryKv, SetOptions};
 
     fn task(id: &str) -> Task {
-        serde_json::from_value(serde_json::json!({
-            "id": id, "user_id": "u", "title": id, "description": "", "status": "open",
-            "priority": "none", "tags": [], "due": null, "due_at": null, "reminders": [],
-            "recurrence": null, "series_id": null, "occurrence": null,
-            "created_at": "c", "updated_at": "c", "completed_at": null, "version": 1
-        }))
-        .unwrap()
+        Task::new(id, "u", id, "2026-11-27T00:00:00Z")
+    }
+
+    /// Writes `t` and nothing else.
+    fn upsert(t: Task) -> Result<Change<()>, ()> {
+        Ok(Change::Commit {
+            task: Some(Box::new(t)),
+            events: vec![],
+            extra: vec![],
+            reply: (),
+        })
     }
 
     fn put(kv: &MemoryKv, user: &str, t: Task) {
         let id = t.id.clone();
-        attempt::<_, ()>(kv, user, &id, |_| {
-            Ok(Change::Commit {
-                task: Some(Box::new(t)),
-                events: vec![],
-                extra: vec![],
-                reply: (),
-            })
-        })
-        .unwrap()
-        .unwrap();
+        attempt(kv, user, &id, |_| upsert(t)).unwrap().unwrap();
     }
 
     #[test]
@@ -220,15 +215,10 @@ mod tests {
         let mut attempts = 0;
         retrying(|| {
             attempts += 1;
-            attempt::<_, ()>(&kv, "u", "a", |t| {
+            attempt(&kv, "u", "a", |t| {
                 let mut t = t.unwrap().clone();
                 t.version += 1;
-                Ok(Change::Commit {
-                    task: Some(Box::new(t)),
-                    events: vec![],
-                    extra: vec![],
-                    reply: (),
-                })
+                upsert(t)
             })
         })
         .unwrap()

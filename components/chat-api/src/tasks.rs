@@ -6,7 +6,7 @@ use chrono::Utc;
 use serde_json::{Map, Value};
 use todo_domain::event::now_rfc3339;
 use todo_domain::topics::event_type;
-use todo_domain::{ApiError, EventError, EventOrigin, KeyValue, KvError, OutboxEvent, Response};
+use todo_domain::{ApiError, EventError, EventOrigin, KeyValue, KvError, Response};
 use todo_model::input::{Draft, Mode, apply, parse_object};
 use todo_model::{Status, Task};
 use uuid::Uuid;
@@ -157,34 +157,16 @@ pub fn create(
     )?;
     let id = Uuid::now_v7().to_string();
     let now = now_rfc3339();
-    let blank = Task {
-        id: id.clone(),
-        user_id: caller.user_id().to_owned(),
-        title: String::new(),
-        description: String::new(),
-        status: Status::Open,
-        priority: Default::default(),
-        tags: Vec::new(),
-        due: None,
-        due_at: None,
-        reminders: Vec::new(),
-        recurrence: None,
-        series_id: None,
-        occurrence: None,
-        created_at: now.clone(),
-        updated_at: now.clone(),
-        completed_at: None,
-        version: 1,
-    };
+    let blank = Task::new(&id, caller.user_id(), "", &now);
     let task = with_draft(blank, draft, &now);
-    let mut events = vec![
-        events::task_event(&caller.origin, event_type::TASK_CREATED, &task, &task)
-            .map_err(event_error)?,
-    ];
-    events.extend(
-        events::reminder_changes(&caller.origin, None, Some(&task), CancelReason::Changed)
-            .map_err(event_error)?,
-    );
+    let events = events::transition(
+        &caller.origin,
+        event_type::TASK_CREATED,
+        &task,
+        (None, Some(&task)),
+        CancelReason::Changed,
+    )
+    .map_err(event_error)?;
     let response = task_response(201, &task).with_header("location", &format!("/api/tasks/{id}"));
     commit(kv, caller, &id, idem, |_| {
         Ok(Change::Commit {
@@ -271,12 +253,14 @@ pub fn set_status(
             Status::Completed => (event_type::TASK_COMPLETED, CancelReason::Completed),
             Status::Open => (event_type::TASK_UNCOMPLETED, CancelReason::Changed),
         };
-        let mut events: Vec<OutboxEvent> =
-            vec![events::task_event(&caller.origin, ty, &next, &next).map_err(event_error)?];
-        events.extend(
-            events::reminder_changes(&caller.origin, Some(current), Some(&next), reason)
-                .map_err(event_error)?,
-        );
+        let events = events::transition(
+            &caller.origin,
+            ty,
+            &next,
+            (Some(current), Some(&next)),
+            reason,
+        )
+        .map_err(event_error)?;
         Ok(Change::Commit {
             reply: task_response(200, &next),
             task: Some(Box::new(next)),
@@ -296,14 +280,14 @@ pub fn delete(
     commit(kv, caller, id, None, |current| {
         let current = current.ok_or_else(|| not_found(id))?;
         if_match.check(current)?;
-        let mut events = vec![
-            events::task_event(&caller.origin, event_type::TASK_DELETED, current, current)
-                .map_err(event_error)?,
-        ];
-        events.extend(
-            events::reminder_changes(&caller.origin, Some(current), None, CancelReason::Deleted)
-                .map_err(event_error)?,
-        );
+        let events = events::transition(
+            &caller.origin,
+            event_type::TASK_DELETED,
+            current,
+            (Some(current), None),
+            CancelReason::Deleted,
+        )
+        .map_err(event_error)?;
         Ok(Change::Commit {
             task: None,
             events,

@@ -61,6 +61,18 @@ impl Request {
     }
 }
 
+/// Parses query parameter `name` as an integer in `min..=max` (400 naming
+/// the parameter otherwise).
+pub fn bounded_param(name: &str, value: &str, min: usize, max: usize) -> Result<usize, ApiError> {
+    value
+        .parse()
+        .ok()
+        .filter(|n| (min..=max).contains(n))
+        .ok_or_else(|| {
+            ApiError::bad_request(name, format!("{name} must be an integer in {min}..={max}"))
+        })
+}
+
 /// A response to send back, fully buffered.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Response {

@@ -104,6 +104,29 @@ pub struct Task {
 }
 
 impl Task {
+    /// A new open task of `user_id` with default fields, created at `now`.
+    pub fn new(id: &str, user_id: &str, title: &str, now: &str) -> Self {
+        Task {
+            id: id.to_owned(),
+            user_id: user_id.to_owned(),
+            title: title.to_owned(),
+            description: String::new(),
+            status: Status::Open,
+            priority: Priority::None,
+            tags: Vec::new(),
+            due: None,
+            due_at: None,
+            reminders: Vec::new(),
+            recurrence: None,
+            series_id: None,
+            occurrence: None,
+            created_at: now.to_owned(),
+            updated_at: now.to_owned(),
+            completed_at: None,
+            version: 1,
+        }
+    }
+
     pub fn etag(&self) -> String {
         format!("\"{}\"", self.version)
     }

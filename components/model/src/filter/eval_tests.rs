@@ -18,25 +18,7 @@ fn day(s: &str) -> NaiveDate {
 }
 
 fn task() -> Task {
-    Task {
-        id: "t1".into(),
-        user_id: "u1".into(),
-        title: "a task".into(),
-        description: String::new(),
-        status: Status::Open,
-        priority: Priority::None,
-        tags: Vec::new(),
-        due: None,
-        due_at: None,
-        reminders: Vec::new(),
-        recurrence: None,
-        series_id: None,
-        occurrence: None,
-        created_at: "2026-11-01T00:00:00Z".into(),
-        updated_at: "2026-11-01T00:00:00Z".into(),
-        completed_at: None,
-        version: 1,
-    }
+    Task::new("t1", "u1", "a task", "2026-11-01T00:00:00Z")
 }
 
 /// An all-day due in a zone other than the user's, with a `due_at` that

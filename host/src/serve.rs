@@ -113,7 +113,7 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
     });
     tracing::info!(component = %opts.component, dapr_http_port = opts.dapr_http_port, "pod mode");
     println!("todo-host listening on http://{addr}");
-    axum::serve(listener, router(pod))
+    axum::serve(crate::runtime::http::without_nagle(listener), router(pod))
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;
         })

@@ -257,7 +257,7 @@ mod tests {
     #[test]
     fn request_splits_path_and_query_and_decodes_pairs() {
         let req = Request::new("get", "/api/audit?type=com.todo.x&subject=a%20b")
-            .with_header("X-Todo-User", "bob");
+            .with_header("X-Correlation-Id", "bob");
         assert_eq!(req.method, "GET");
         assert_eq!(req.path, "/api/audit");
         assert_eq!(
@@ -267,7 +267,7 @@ mod tests {
                 ("subject".to_owned(), "a b".to_owned())
             ]
         );
-        assert_eq!(req.header("x-todo-user"), Some("bob"));
+        assert_eq!(req.header("x-correlation-id"), Some("bob"));
     }
 
     #[test]

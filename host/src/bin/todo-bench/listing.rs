@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, ensure};
 use serde_json::{Value, json};
-use todo_host::runtime::http::{Front, router};
+use todo_host::runtime::http::{Front, router, without_nagle};
 use todo_host::up::InProcess;
 
 use crate::percentile;
@@ -38,7 +38,7 @@ pub async fn list_one_page(tasks: usize, samples: usize) -> Result<()> {
         max_body_bytes: 1 << 20,
         invocation: None,
     });
-    tokio::spawn(async move { axum::serve(listener, router(front)).await });
+    tokio::spawn(async move { axum::serve(without_nagle(listener), router(front)).await });
     let http = reqwest::Client::new();
 
     let big = sign_up(&http, &base, "big").await?;

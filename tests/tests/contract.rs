@@ -1,4 +1,4 @@
-//! The event schemas themselves: every event type chat-api publishes has
+//! The event schemas themselves: every event type our services publish has
 //! one, and a schema rejects what breaks it (so a passing check means
 //! something). Events the scenarios produce are checked against these on
 //! every stack (`todo_tests::api::Api::history`).
@@ -17,6 +17,7 @@ fn every_published_event_type_has_a_schema() {
         "com.todo.task.deleted.v1",
         "com.todo.reminder.scheduled.v1",
         "com.todo.reminder.cancelled.v1",
+        "com.todo.reminder.triggered.v1",
     ] {
         assert!(types.iter().any(|t| t == ty), "no schema for {ty}");
     }

@@ -15,7 +15,11 @@ use anyhow::{Context, Result, bail};
 mod stack;
 
 /// Service components: (cargo package, component id in spin.toml).
-const COMPONENTS: &[(&str, &str)] = &[("chat-api", "chat-api"), ("audit", "audit")];
+const COMPONENTS: &[(&str, &str)] = &[
+    ("chat-api", "chat-api"),
+    ("audit", "audit"),
+    ("notification", "notification"),
+];
 const WASM_TARGET: &str = "wasm32-wasip2";
 
 fn main() -> Result<()> {

@@ -175,10 +175,16 @@ fn rfc3339_ms(ms: u64) -> String {
 
 /// Publishes `reminder.triggered` for a fired job if its reminder still
 /// applies, and forgets it in the same transaction: a job that fires
-/// twice (a retried firing) publishes once.
+/// again later (a retried firing) finds nothing to publish.
+///
+/// The delete is not guarded by the record's ETag: state stores such as
+/// Redis cannot roll back a guarded multi-key transaction (the outbox adds
+/// a key). Two firings racing past the read would both publish, so the
+/// event's id is derived from the job: consumers deduplicate by id, and
+/// the reminder is triggered once in effect.
 pub fn on_job(kv: &impl KeyValue, job: &Fired) -> Result<(), String> {
     let key = pending_key(&job.name);
-    let Some((bytes, etag)) = kv.get(&key).map_err(|e| e.to_string())? else {
+    let Some((bytes, _)) = kv.get(&key).map_err(|e| e.to_string())? else {
         // Cancelled, or already published.
         return Ok(());
     };
@@ -200,27 +206,21 @@ pub fn on_job(kv: &impl KeyValue, job: &Fired) -> Result<(), String> {
     } else {
         pending.correlation_id.clone()
     };
-    let event = EventOrigin::new(crate::SOURCE, &pending.user_id, correlation)
+    let mut event = EventOrigin::new(crate::SOURCE, &pending.user_id, correlation)
         .event(event_type::REMINDER_TRIGGERED)
         .subject(&pending.task_id)
         .data(&data)
         .map_err(|e| e.to_string())?
         .build();
-    let result = kv.transact(
-        vec![Op::Delete {
-            key,
-            etag: Some(etag),
-        }],
+    event.id = format!("triggered.{}", job.name);
+    kv.transact(
+        vec![Op::delete(key, None)],
         vec![OutboxEvent {
             topic: REMINDER_EVENTS.to_owned(),
             event,
         }],
-    );
-    match result {
-        // Someone else (a concurrent firing, a cancel) got there first.
-        Ok(()) | Err(KvError::Conflict(_)) => Ok(()),
-        Err(e) => Err(e.to_string()),
-    }
+    )
+    .map_err(|e| e.to_string())
 }
 
 #[cfg(test)]

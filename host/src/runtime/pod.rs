@@ -172,6 +172,7 @@ async fn job(
         Some(r) if fired_at > job.due => job.due + (fired_at - job.due) / r.every_ms * r.every_ms,
         _ => job.due,
     };
+    let name_for_log = name.clone();
     let fired = FiredJob {
         name,
         due: occurrence,
@@ -179,14 +180,22 @@ async fn job(
         late: occurrence < pod.front.runtime.started_at,
         data: job.data,
     };
+    // A failure answers 500 so the Scheduler tries again; say why here,
+    // as the sidecar only logs the status.
     match pod.front.runtime.run_job(&pod.component, fired).await {
         Ok(Ok(())) => StatusCode::OK.into_response(),
-        Ok(Err(why)) => error(StatusCode::INTERNAL_SERVER_ERROR, "job_failed", &why, None),
-        Err(e) => error(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "job_failed",
-            &e.to_string(),
-            None,
-        ),
+        Ok(Err(why)) => {
+            tracing::warn!(job = %name_for_log, "job handler failed, the Scheduler retries: {why}");
+            error(StatusCode::INTERNAL_SERVER_ERROR, "job_failed", &why, None)
+        }
+        Err(e) => {
+            tracing::warn!(job = %name_for_log, "job call failed, the Scheduler retries: {e}");
+            error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "job_failed",
+                &e.to_string(),
+                None,
+            )
+        }
     }
 }

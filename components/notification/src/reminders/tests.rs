@@ -75,6 +75,8 @@ fn firing_publishes_triggered_once_with_how_late() {
     let event = &published[0].event;
     assert_eq!(published[0].topic, "reminder-events");
     assert_eq!(event.ty, event_type::REMINDER_TRIGGERED);
+    // Derived from the job: a racing second firing would carry the same id.
+    assert_eq!(event.id, format!("triggered.{}", job_name()));
     assert_eq!(event.subject.as_deref(), Some(TASK));
     assert_eq!(event.user_id(), Some("user-1"));
     assert_eq!(event.correlation_id(), Some("corr-1"));

@@ -6,7 +6,9 @@
 //! 2. events/s through publish -> durable log -> one subscriber, vs. the
 //!    durable log's own append rate;
 //! 3. list / filter / sort one page for a user with 5,000 tasks, vs. the
-//!    same request for a user with 50 (`listing`).
+//!    same request for a user with 50 (`listing`);
+//! 4. 10,000 reminders due within 10 s through notification and the
+//!    embedded scheduler, vs. plain tokio timers (`reminders`).
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -18,6 +20,7 @@ use todo_host::embedded::log;
 use todo_host::up::InProcess;
 
 mod listing;
+mod reminders;
 
 fn event(i: usize) -> Event {
     Event {
@@ -80,6 +83,8 @@ async fn main() -> Result<()> {
     throughput(&app, events).await?;
     let tasks: usize = arg("--tasks").unwrap_or(5_000);
     listing::list_one_page(tasks, arg("--list-samples").unwrap_or(200)).await?;
+    let reminders: usize = arg("--reminders").unwrap_or(10_000);
+    reminders::fire_reminders(reminders, arg("--window").unwrap_or(10) as u64).await?;
     Ok(())
 }
 

@@ -39,9 +39,7 @@ async fn timer_loop(runtime: Arc<Runtime>, db: Db) {
             }
         };
         if !due.is_empty() {
-            for (at, owner, name) in due {
-                claim_and_fire(&runtime, &db, at, owner, name).await;
-            }
+            claim_and_fire(&runtime, &db, due).await;
             continue;
         }
         let next = db.read(jobs::next_fire).await.ok().flatten();
@@ -60,40 +58,51 @@ async fn timer_loop(runtime: Arc<Runtime>, db: Db) {
     }
 }
 
-/// Moves the job's index entry to the end of a lease, then fires it on its
-/// own task so one slow handler does not delay other jobs.
-async fn claim_and_fire(runtime: &Arc<Runtime>, db: &Db, at: u64, owner: String, name: String) {
-    let lease = runtime
-        .slot(&owner)
-        .map(|s| s.def.limits.timeout.as_millis() as u64 * 2)
-        .unwrap_or(0)
-        .max(MIN_LEASE_MS);
-    let (o, n) = (owner.clone(), name.clone());
+/// Moves each due job's index entry to the end of a lease, all in one
+/// write transaction (one commit per wake-up rather than per job, so a
+/// burst of due jobs is not serialized behind one commit each), then fires
+/// each on its own task so one slow handler does not delay the others.
+async fn claim_and_fire(runtime: &Arc<Runtime>, db: &Db, due: Vec<(u64, String, String)>) {
+    let leases: Vec<u64> = due
+        .iter()
+        .map(|(_, owner, _)| {
+            runtime
+                .slot(owner)
+                .map(|s| s.def.limits.timeout.as_millis() as u64 * 2)
+                .unwrap_or(0)
+                .max(MIN_LEASE_MS)
+        })
+        .collect();
     let claimed = db
         .write(move |txn, touched| {
-            let Some(job) = jobs::load(txn, &o, &n)? else {
-                return Ok(None);
-            };
-            if job.fire_at != at {
-                return Ok(None);
+            let mut claimed = Vec::new();
+            for ((at, owner, name), lease) in due.into_iter().zip(leases) {
+                let Some(job) = jobs::load(txn, &owner, &name)? else {
+                    continue;
+                };
+                if job.fire_at != at {
+                    continue;
+                }
+                let mut leased = job.clone();
+                leased.fire_at = now_ms() + lease;
+                jobs::store(txn, touched, &owner, Some(&job), &leased)?;
+                claimed.push((owner, leased));
             }
-            let mut leased = job.clone();
-            leased.fire_at = now_ms() + lease;
-            jobs::store(txn, touched, &o, Some(&job), &leased)?;
-            Ok(Some(leased))
+            Ok(claimed)
         })
         .await;
-    let job = match claimed {
-        Ok(Some(job)) => job,
-        Ok(None) => return,
+    let claimed = match claimed {
+        Ok(claimed) => claimed,
         Err(e) => {
-            tracing::error!(component = %owner, job = %name, "claiming job: {e}");
+            tracing::error!("claiming due jobs: {e}");
             return;
         }
     };
-    let (runtime, db) = (runtime.clone(), db.clone());
-    let span = tracing::info_span!("job", component = %owner, job = %job.job.name);
-    tokio::spawn(async move { fire(&runtime, &db, owner, job).await }.instrument(span));
+    for (owner, job) in claimed {
+        let (runtime, db) = (runtime.clone(), db.clone());
+        let span = tracing::info_span!("job", component = %owner, job = %job.job.name);
+        tokio::spawn(async move { fire(&runtime, &db, owner, job).await }.instrument(span));
+    }
 }
 
 async fn fire(runtime: &Runtime, db: &Db, owner: String, job: StoredJob) {

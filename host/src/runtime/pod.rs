@@ -149,6 +149,9 @@ async fn event(
     }
 }
 
+/// The longest a job callback that came before its instant waits it out.
+const MAX_EARLY_WAIT_MS: u64 = 5_000;
+
 async fn job(
     State(pod): State<Arc<Pod>>,
     Path(name): Path<String>,
@@ -158,7 +161,7 @@ async fn job(
     if !authorized(&pod, &headers) {
         return unauthorized();
     }
-    let fired_at = now_ms();
+    let mut fired_at = now_ms();
     let record = serde_json::from_slice::<Value>(&body)
         .ok()
         .and_then(|v| job_from_data(&v));
@@ -173,6 +176,23 @@ async fn job(
         _ => job.due,
     };
     let name_for_log = name.clone();
+    // Never early: the Scheduler's trigger may come a little before the
+    // instant we gave it; the callback waits the difference out (a long
+    // one is refused so the Scheduler tries again later).
+    if occurrence > fired_at {
+        let early = occurrence - fired_at;
+        if early > MAX_EARLY_WAIT_MS {
+            tracing::warn!(job = %name, early_ms = early, "job triggered early; refused");
+            return error(
+                StatusCode::TOO_EARLY,
+                "too_early",
+                "job triggered before its instant",
+                None,
+            );
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(early)).await;
+        fired_at = now_ms();
+    }
     let fired = FiredJob {
         name,
         due: occurrence,

@@ -7,7 +7,7 @@ use todo_tests::account::{sign_up, sign_up_in};
 use todo_tests::api::Api;
 use todo_tests::stack::stacks;
 
-fn ids(reply: &Value) -> Vec<String> {
+fn titles(reply: &Value) -> Vec<String> {
     reply["tasks"]
         .as_array()
         .unwrap()
@@ -217,39 +217,39 @@ async fn list_searches_filters_sorts_and_pages() {
             async move { api.get(&path).await }
         };
         assert_eq!(
-            ids(&list("sort=due").await.body),
+            titles(&list("sort=due").await.body),
             ["alpha", "bravo", "delta", "charlie"]
         );
         assert_eq!(
-            ids(&list("sort=-due").await.body),
+            titles(&list("sort=-due").await.body),
             ["delta", "bravo", "alpha", "charlie"]
         );
         assert_eq!(
-            ids(&list("sort=-priority").await.body),
+            titles(&list("sort=-priority").await.body),
             ["charlie", "alpha", "bravo", "delta"]
         );
         assert_eq!(
-            ids(&list("filter=tag%3Awork&sort=title").await.body),
+            titles(&list("filter=tag%3Awork&sort=title").await.body),
             ["alpha", "charlie"]
         );
         assert_eq!(
-            ids(
+            titles(
                 &list("filter=priority%3E%3Dhigh%20%7C%20due%3Anone&sort=title")
                     .await
                     .body
             ),
             ["alpha", "charlie"]
         );
-        assert_eq!(ids(&list("filter=due%3Aoverdue").await.body), ["alpha"]);
-        assert_eq!(ids(&list("q=RAV").await.body), ["bravo"]);
+        assert_eq!(titles(&list("filter=due%3Aoverdue").await.body), ["alpha"]);
+        assert_eq!(titles(&list("q=RAV").await.body), ["bravo"]);
         // Paging: two pages of two, then nothing more.
         let first = list("sort=title&limit=2").await.body;
-        assert_eq!(ids(&first), ["alpha", "bravo"]);
+        assert_eq!(titles(&first), ["alpha", "bravo"]);
         let cursor = first["next_cursor"].as_str().unwrap().to_owned();
         let second = list(&format!("sort=title&limit=2&cursor={cursor}"))
             .await
             .body;
-        assert_eq!(ids(&second), ["charlie", "delta"]);
+        assert_eq!(titles(&second), ["charlie", "delta"]);
         assert!(second["next_cursor"].is_null());
 
         let bad = list("filter=priority%3Ahgh").await;

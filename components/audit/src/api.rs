@@ -1,19 +1,13 @@
 //! HTTP routes: `GET /api/audit` (query) and `GET /api/audit/verify`, each
 //! over the authenticated caller's own chain. Nothing here writes.
 
-use todo_domain::{ApiError, KeyValue, KvError, Request, Response, Secrets};
+use todo_domain::{ApiError, KeyValue, Request, Response, Secrets};
 
 use crate::query::{Query, page, verify};
 use crate::store::Chain;
 
 pub fn handle(kv: &impl KeyValue, secrets: &impl Secrets, req: &Request) -> Response {
-    match route(kv, secrets, req) {
-        Ok(resp) => resp,
-        Err(err) if err.status == 401 => {
-            Response::from(err).with_header("www-authenticate", "Bearer")
-        }
-        Err(err) => err.into(),
-    }
+    route(kv, secrets, req).unwrap_or_else(todo_auth::error_response)
 }
 
 fn route(kv: &impl KeyValue, secrets: &impl Secrets, req: &Request) -> Result<Response, ApiError> {
@@ -26,11 +20,11 @@ fn route(kv: &impl KeyValue, secrets: &impl Secrets, req: &Request) -> Result<Re
     match (path, req.method.as_str()) {
         ("/api/audit", "GET") => {
             let query = Query::parse(&req.query_pairs())?;
-            let page = page(kv, chain, &query).map_err(kv_error)?;
+            let page = page(kv, chain, &query).map_err(ApiError::from)?;
             Ok(Response::json(200, &page))
         }
         ("/api/audit/verify", "GET") => {
-            let verification = verify(kv, chain).map_err(kv_error)?;
+            let verification = verify(kv, chain).map_err(ApiError::from)?;
             Ok(Response::json(200, &verification))
         }
         ("/api/audit" | "/api/audit/verify", method) => {
@@ -40,22 +34,15 @@ fn route(kv: &impl KeyValue, secrets: &impl Secrets, req: &Request) -> Result<Re
     }
 }
 
-fn kv_error(err: KvError) -> ApiError {
-    match err {
-        KvError::Unavailable(m) => ApiError::unavailable(m),
-        other => ApiError::internal(other.to_string()),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::ingest::record;
     use serde_json::json;
     use todo_auth::{Keys, SIGNING_KEY_SECRET};
-    use todo_domain::StaticSecrets;
     use todo_domain::topics::{TASK_EVENTS, event_type};
     use todo_domain::{EventOrigin, MemoryKv, SetOptions};
+    use todo_domain::{KvError, StaticSecrets};
 
     const KEY: &str = "test-signing-key-of-at-least-32-bytes!";
 

@@ -22,7 +22,7 @@ pub fn handle(kv: &impl KeyValue, secrets: &impl Secrets, req: &Request) -> Resp
     let correlation = correlation_id(req);
     let response = match route(kv, secrets, req, &correlation) {
         Ok(resp) => resp,
-        Err(err) => accounts::error_response(err),
+        Err(err) => todo_auth::error_response(err),
     };
     response.with_header(CORRELATION_HEADER, &correlation)
 }

@@ -6,7 +6,7 @@ use chrono::Utc;
 use serde_json::{Map, Value};
 use todo_domain::event::now_rfc3339;
 use todo_domain::topics::event_type;
-use todo_domain::{ApiError, EventError, EventOrigin, KeyValue, KvError, Response};
+use todo_domain::{ApiError, EventError, EventOrigin, KeyValue, Response};
 use todo_model::input::{Draft, Mode, apply, parse_object};
 use todo_model::{Status, Task};
 use uuid::Uuid;
@@ -77,11 +77,8 @@ pub fn task_response(status: u16, task: &Task) -> Response {
 
 pub fn store_error(err: StoreError) -> ApiError {
     match err {
-        StoreError::Kv(KvError::Conflict(m)) => {
-            ApiError::conflict(format!("too many concurrent writes, retry: {m}"))
-        }
-        StoreError::Kv(KvError::Unavailable(m)) => ApiError::unavailable(m),
-        other => ApiError::internal(other.to_string()),
+        StoreError::Kv(e) => e.into(),
+        corrupt @ StoreError::Corrupt { .. } => ApiError::internal(corrupt.to_string()),
     }
 }
 
@@ -292,11 +289,7 @@ pub fn delete(
             task: None,
             events,
             extra: Vec::new(),
-            reply: Response {
-                status: 204,
-                headers: Vec::new(),
-                body: Vec::new(),
-            },
+            reply: Response::no_content(),
         })
     })
 }

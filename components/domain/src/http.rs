@@ -120,6 +120,15 @@ impl Response {
             .map(|(_, v)| v.as_str())
     }
 
+    /// 204: done, nothing to say.
+    pub fn no_content() -> Self {
+        Response {
+            status: 204,
+            headers: Vec::new(),
+            body: Vec::new(),
+        }
+    }
+
     /// The body parsed as JSON (tests and service-to-service calls).
     pub fn json_body(&self) -> Result<serde_json::Value, serde_json::Error> {
         serde_json::from_slice(&self.body)
@@ -239,6 +248,22 @@ impl ApiError {
         match &self.allow {
             Some(allow) => response.with_header("allow", allow),
             None => response,
+        }
+    }
+}
+
+/// A failure of the state capability as an API error: an unreachable
+/// backend is a 503, contention that outlasted the caller's retries a 409
+/// (both retryable); anything else (corrupt data, bad keys) is ours, a 500.
+impl From<crate::kv::KvError> for ApiError {
+    fn from(err: crate::kv::KvError) -> Self {
+        use crate::kv::KvError;
+        match err {
+            KvError::Unavailable(m) => ApiError::unavailable(m),
+            KvError::Conflict(m) => {
+                ApiError::conflict(format!("too many concurrent writes, retry: {m}"))
+            }
+            other => ApiError::internal(other.to_string()),
         }
     }
 }

@@ -52,18 +52,6 @@ fn token_response(
     .with_header("cache-control", "no-store")
 }
 
-/// Unreachable backend: 503 (retry later); contention that outlasted the
-/// retries: 409; anything else (corrupt records, invalid keys) is ours.
-pub fn kv_error(err: KvError) -> ApiError {
-    match err {
-        KvError::Unavailable(m) => ApiError::unavailable(m),
-        KvError::Conflict(m) => {
-            ApiError::conflict(format!("too many concurrent writes, retry: {m}"))
-        }
-        other => ApiError::internal(other.to_string()),
-    }
-}
-
 pub fn signup(
     kv: &impl KeyValue,
     secrets: &impl Secrets,
@@ -74,7 +62,7 @@ pub fn signup(
     let keys = signing_keys(secrets)?;
     // Cheap early answer for the common duplicate, before paying for a
     // hash; the `Absent` guards below settle races.
-    if repo::email_taken(kv, &input.email).map_err(kv_error)? {
+    if repo::email_taken(kv, &input.email).map_err(ApiError::from)? {
         return Err(email_conflict());
     }
     let password_hash =
@@ -90,7 +78,7 @@ pub fn signup(
     let refresh = random_token();
     repo::create_account(kv, &user, &refresh, now).map_err(|e| match e {
         KvError::Conflict(_) => email_conflict(),
-        other => kv_error(other),
+        other => other.into(),
     })?;
     Ok(token_response(201, &keys, &user.public(), &refresh, now))
 }
@@ -110,13 +98,13 @@ pub fn signin(
 ) -> Result<Response, ApiError> {
     let input = Signin::from_json(&req.body)?;
     let keys = signing_keys(secrets)?;
-    let lockout = repo::lockout(kv, &input.email, now).map_err(kv_error)?;
+    let lockout = repo::lockout(kv, &input.email, now).map_err(ApiError::from)?;
     if let Some(seconds) = lockout.retry_after {
         // Refused before the password is looked at, so a locked email
         // gives a guesser no signal at all.
         return Ok(too_many_attempts(seconds));
     }
-    let user = repo::user_by_email(kv, &input.email).map_err(kv_error)?;
+    let user = repo::user_by_email(kv, &input.email).map_err(ApiError::from)?;
     // Unknown emails are verified against a dummy hash: same time, same
     // answer, same failure count as a wrong password.
     let hash = user.as_ref().map(|u| u.password_hash.as_str());
@@ -124,15 +112,15 @@ pub fn signin(
     let user = match user {
         Some(user) if matches => user,
         _ => {
-            repo::record_failure(kv, &input.email, now).map_err(kv_error)?;
+            repo::record_failure(kv, &input.email, now).map_err(ApiError::from)?;
             return Err(unauthorized(BAD_CREDENTIALS));
         }
     };
     if lockout.has_record {
-        repo::clear_failures(kv, &input.email).map_err(kv_error)?;
+        repo::clear_failures(kv, &input.email).map_err(ApiError::from)?;
     }
     let refresh = random_token();
-    repo::create_refresh(kv, &user.id, &refresh, now).map_err(kv_error)?;
+    repo::create_refresh(kv, &user.id, &refresh, now).map_err(ApiError::from)?;
     Ok(token_response(200, &keys, &user.public(), &refresh, now))
 }
 
@@ -157,17 +145,17 @@ pub fn refresh(
     let token = refresh_token(&req.body)?;
     let keys = signing_keys(secrets)?;
     let grant = repo::refresh_grant(kv, &token, now)
-        .map_err(kv_error)?
+        .map_err(ApiError::from)?
         .ok_or_else(|| unauthorized(BAD_REFRESH))?;
     // A token outliving its user (deleted account) grants nothing.
     let (user, _) = repo::read_user(kv, &grant.user_id)
-        .map_err(kv_error)?
+        .map_err(ApiError::from)?
         .ok_or_else(|| unauthorized(BAD_REFRESH))?;
     let new_token = random_token();
     repo::rotate_refresh(kv, &token, &grant, &new_token, now).map_err(|e| match e {
         // Another request rotated (or revoked) this token since we read it.
         KvError::Conflict(_) => unauthorized(BAD_REFRESH),
-        other => kv_error(other),
+        other => other.into(),
     })?;
     Ok(token_response(200, &keys, &user.public(), &new_token, now))
 }
@@ -176,12 +164,8 @@ pub fn refresh(
 /// ignored (it is often expired by the time a user signs out).
 pub fn signout(kv: &impl KeyValue, req: &Request) -> Result<Response, ApiError> {
     let token = refresh_token(&req.body)?;
-    repo::revoke_refresh(kv, &token).map_err(kv_error)?;
-    Ok(Response {
-        status: 204,
-        headers: Vec::new(),
-        body: Vec::new(),
-    })
+    repo::revoke_refresh(kv, &token).map_err(ApiError::from)?;
+    Ok(Response::no_content())
 }
 
 pub fn get_me(
@@ -191,7 +175,7 @@ pub fn get_me(
 ) -> Result<Response, ApiError> {
     let user_id = authenticate(secrets, req)?;
     let (user, _) = repo::read_user(kv, &user_id)
-        .map_err(kv_error)?
+        .map_err(ApiError::from)?
         .ok_or_else(gone)?;
     Ok(Response::json(200, &user.public()))
 }
@@ -213,7 +197,7 @@ pub fn patch_me(
             user.time_zone.clone_from(zone);
         }
     })
-    .map_err(kv_error)?
+    .map_err(ApiError::from)?
     .ok_or_else(gone)?;
     Ok(Response::json(200, &user.public()))
 }

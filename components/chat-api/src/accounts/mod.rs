@@ -13,7 +13,7 @@
 //!   (with `retry-after`). Other errors come back as `Err` for the router
 //!   to render like its own.
 //! - Other routes call [`authenticate`] and render its error with
-//!   [`error_response`], which adds the 401 challenge.
+//!   [`todo_auth::error_response`], which adds the 401 challenge.
 //!
 //! Passwords, hashes and tokens never appear in error messages, and
 //! nothing here logs.
@@ -80,14 +80,14 @@ pub fn route(
     };
     // A 401 must carry its challenge header, which only a Response can.
     Some(match result {
-        Err(err) if err.status == 401 => Ok(error_response(err)),
+        Err(err) if err.status == 401 => Ok(todo_auth::error_response(err)),
         other => other,
     })
 }
 
 /// The authenticated caller of any other route: the user id of a valid
 /// `Authorization: Bearer <access token>`. Render the error with
-/// [`error_response`] (a 401 needs `www-authenticate`).
+/// [`todo_auth::error_response`] (a 401 needs `www-authenticate`).
 ///
 /// Only the token is checked, not that the user still exists: access
 /// tokens live 15 minutes, and routes that need the profile call
@@ -100,9 +100,4 @@ pub fn authenticate(secrets: &impl Secrets, req: &Request) -> Result<String, Api
 /// no longer exists. A corrupt record is `KvError::Invalid`.
 pub fn load_user(kv: &impl KeyValue, user_id: &str) -> Result<Option<User>, KvError> {
     Ok(repo::read_user(kv, user_id)?.map(|(user, _)| user.public()))
-}
-
-/// `err` as a response, with `www-authenticate: Bearer` on a 401.
-pub fn error_response(err: ApiError) -> Response {
-    todo_auth::error_response(err)
 }

@@ -534,8 +534,8 @@ fn authenticate_and_error_response_for_other_routes() {
     assert_eq!(load_user(&kv, "nobody").unwrap(), None);
 
     let err = authenticate(&secrets(), &Request::new("GET", "/api/tasks")).unwrap_err();
-    let resp = error_response(err);
+    let resp = todo_auth::error_response(err);
     assert_401_with_challenge(&resp);
-    let resp = error_response(ApiError::not_found("x"));
+    let resp = todo_auth::error_response(ApiError::not_found("x"));
     assert_eq!(resp.header("www-authenticate"), None);
 }

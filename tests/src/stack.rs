@@ -15,6 +15,12 @@ pub trait Stack: Send {
     /// the same data.
     fn crash_and_restart(&mut self) -> Result<()>;
     fn name(&self) -> &'static str;
+    /// Publishes `event` (a CloudEvent as JSON) on `topic` once more, as a
+    /// broker redelivering it would. `Ok(false)` where the stack has no
+    /// outside way in (the in-process log is the host's alone).
+    fn redeliver(&self, _topic: &str, _event: &serde_json::Value) -> Result<bool> {
+        Ok(false)
+    }
 }
 
 /// `todo-host up` with the application's own spin.toml.

@@ -18,6 +18,8 @@ fn every_published_event_type_has_a_schema() {
         "com.todo.reminder.scheduled.v1",
         "com.todo.reminder.cancelled.v1",
         "com.todo.reminder.triggered.v1",
+        "com.todo.recurring.task-generated.v1",
+        "com.todo.recurring.series-ended.v1",
     ] {
         assert!(types.iter().any(|t| t == ty), "no schema for {ty}");
     }

@@ -19,6 +19,7 @@ const COMPONENTS: &[(&str, &str)] = &[
     ("chat-api", "chat-api"),
     ("audit", "audit"),
     ("notification", "notification"),
+    ("recurring-task", "recurring-task"),
 ];
 const WASM_TARGET: &str = "wasm32-wasip2";
 
@@ -42,7 +43,7 @@ fn main() -> Result<()> {
             cmd.arg("up").args(&rest);
             run(&mut cmd)
         }
-        "test" => test(&root),
+        "test" => test(&root, &rest),
         "bench" if rest.iter().any(|a| a == "--real") => {
             let rest: Vec<&str> = rest
                 .iter()
@@ -72,8 +73,9 @@ fn main() -> Result<()> {
 
 /// Every tier: unit tests, the host's tests against real components, and
 /// the scenarios in-process and on the real stack (`TODO_REAL_STACK=0`
-/// skips the latter).
-fn test(root: &Path) -> Result<()> {
+/// skips the latter). Arguments after `--` replace the workspace-wide
+/// selection, e.g. `cargo xtask test -- -p todo-tests --test recurring`.
+fn test(root: &Path, selection: &[String]) -> Result<()> {
     build_components(root)?;
     build_fixtures(root)?;
     cargo(&["build", "-p", "todo-host", "--bin", "todo-host"])?;
@@ -85,8 +87,13 @@ fn test(root: &Path) -> Result<()> {
         None
     };
     let mut cmd = Command::new(env!("CARGO"));
-    cmd.args(["test", "--workspace", "--exclude", "xtask"])
-        .env("TODO_HOST_BIN", host)
+    cmd.arg("test");
+    if selection.is_empty() {
+        cmd.args(["--workspace", "--exclude", "xtask"]);
+    } else {
+        cmd.args(selection);
+    }
+    cmd.env("TODO_HOST_BIN", host)
         .env("TODO_BUILD_DIR", root.join("build"));
     for (k, v) in infra.iter().flat_map(|i| i.env.iter()) {
         cmd.env(k, v);

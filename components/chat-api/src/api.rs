@@ -11,7 +11,7 @@ use crate::accounts;
 use crate::context::{caller, correlation_id};
 use crate::idempotency::Idempotency;
 use crate::listing::{ListQuery, page};
-use crate::tasks::{self, Caller, IfMatch, store_error};
+use crate::tasks::{self, Caller, IfMatch, Scope, store_error};
 
 /// The OpenAPI document of every public route.
 pub const OPENAPI: &str = include_str!("../openapi.json");
@@ -39,6 +39,9 @@ fn route(
     // No trailing-slash aliases: `/api/tasks/` is the task with an empty
     // id (a 404), so every path names exactly one documented resource.
     let path = req.path.as_str();
+    if path == crate::series::INSTANCES_ROUTE {
+        return crate::series::create_instance(kv, req, correlation);
+    }
     if path == "/openapi.json" {
         return match req.method.as_str() {
             "GET" => Ok(Response {
@@ -76,7 +79,10 @@ fn tasks_route(
         ([id], "GET") => tasks::get(kv, caller, id),
         ([id], "PUT") => tasks::edit(kv, caller, id, &req.body, Mode::Replace, &if_match),
         ([id], "PATCH") => tasks::edit(kv, caller, id, &req.body, Mode::Patch, &if_match),
-        ([id], "DELETE") => tasks::delete(kv, caller, id, &if_match),
+        ([id], "DELETE") => {
+            let scope = Scope::from_query(&req.query_pairs())?;
+            tasks::delete(kv, caller, id, &if_match, scope)
+        }
         ([_], m) => Err(ApiError::method_not_allowed(
             m,
             &["GET", "PUT", "PATCH", "DELETE"],

@@ -9,6 +9,7 @@ pub mod events;
 pub mod idempotency;
 pub mod listing;
 pub mod occurrences;
+pub mod series;
 pub mod store;
 pub mod tasks;
 

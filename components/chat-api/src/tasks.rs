@@ -13,6 +13,7 @@ use uuid::Uuid;
 
 use crate::events::{self, CancelReason};
 use crate::idempotency::Idempotency;
+use crate::series;
 use crate::store::{self, Change, StoreError};
 
 /// Who is acting: the event origin (user, correlation id) and the user's
@@ -267,15 +268,71 @@ pub fn set_status(
     })
 }
 
+/// What a delete removes: the one task, or (`?scope=series`) the task and
+/// the rest of its series, which generates nothing more.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Scope {
+    #[default]
+    Occurrence,
+    Series,
+}
+
+impl Scope {
+    /// The `scope` query parameter of a delete (the only one it takes).
+    pub fn from_query(pairs: &[(String, String)]) -> Result<Scope, ApiError> {
+        let mut scope = Scope::default();
+        for (name, value) in pairs {
+            scope = match (name.as_str(), value.as_str()) {
+                ("scope", "occurrence") => Scope::Occurrence,
+                ("scope", "series") => Scope::Series,
+                ("scope", other) => {
+                    return Err(ApiError::bad_request(
+                        "scope",
+                        format!("must be `occurrence` or `series`, not `{other}`"),
+                    ));
+                }
+                (other, _) => {
+                    return Err(ApiError::bad_request(
+                        other,
+                        format!("unknown query parameter `{other}`"),
+                    ));
+                }
+            };
+        }
+        Ok(scope)
+    }
+}
+
 /// `DELETE /api/tasks/{id}`: 204, the task's last state in `deleted.v1`.
+/// With [`Scope::Series`] the series is ended in the same transaction, so
+/// recurring-task generates nothing after it.
 pub fn delete(
     kv: &impl KeyValue,
     caller: &Caller,
     id: &str,
     if_match: &IfMatch,
+    scope: Scope,
 ) -> Result<Response, ApiError> {
     commit(kv, caller, id, None, |current| {
         let current = current.ok_or_else(|| not_found(id))?;
+        let mut extra = Vec::new();
+        if scope == Scope::Series {
+            let series_id = current.series_id.as_deref().ok_or_else(|| {
+                ApiError::validation(
+                    "scope",
+                    format!("task {id} is not part of a recurring series"),
+                )
+            })?;
+            let (mut record, etag) =
+                series::read_record(kv, caller.user_id(), series_id).map_err(store_error)?;
+            record.ended = true;
+            extra.push(series::write_record(
+                caller.user_id(),
+                series_id,
+                &record,
+                etag,
+            ));
+        }
         if_match.check(current)?;
         let events = events::transition(
             &caller.origin,
@@ -288,7 +345,7 @@ pub fn delete(
         Ok(Change::Commit {
             task: None,
             events,
-            extra: Vec::new(),
+            extra,
             reply: Response::no_content(),
         })
     })

@@ -29,6 +29,8 @@ pub mod event_type {
     pub const REMINDER_CANCELLED: &str = "com.todo.reminder.cancelled.v1";
 
     pub const RECURRING_TASK_GENERATED: &str = "com.todo.recurring.task-generated.v1";
+    /// A series generates nothing more: COUNT / UNTIL reached, or deleted.
+    pub const RECURRING_SERIES_ENDED: &str = "com.todo.recurring.series-ended.v1";
 }
 
 /// The topic an event type is published on, or `None` for a type this
@@ -41,7 +43,7 @@ pub fn topic_for(event_type: &str) -> Option<&'static str> {
         }
         REMINDER_SCHEDULED | REMINDER_TRIGGERED | REMINDER_DELIVERED | REMINDER_FAILED
         | REMINDER_CANCELLED => Some(REMINDER_EVENTS),
-        RECURRING_TASK_GENERATED => Some(RECURRING_EVENTS),
+        RECURRING_TASK_GENERATED | RECURRING_SERIES_ENDED => Some(RECURRING_EVENTS),
         _ => None,
     }
 }

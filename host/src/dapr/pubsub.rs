@@ -1,5 +1,10 @@
 //! Pub/sub over Dapr: events travel as CloudEvents
 //! (`application/cloudevents+json`), which Dapr passes through unwrapped.
+//!
+//! Every event is keyed by its user (Dapr's `partitionKey`, the Kafka
+//! message key), so one user's events stay in one partition and reach each
+//! consumer in the order they were published; different users still spread
+//! over every partition.
 
 use async_trait::async_trait;
 use reqwest::Method;
@@ -20,9 +25,16 @@ impl PubSubBackend for DaprPubSub {
         let pubsub = segment(&self.dapr.names.pubsub);
         let topic = segment(topic);
         if let [event] = events.as_slice() {
+            let path = match partition_key(event) {
+                Some(key) => format!(
+                    "/v1.0/publish/{pubsub}/{topic}?metadata.partitionKey={}",
+                    segment(key)
+                ),
+                None => format!("/v1.0/publish/{pubsub}/{topic}"),
+            };
             let req = self
                 .dapr
-                .request(Method::POST, &format!("/v1.0/publish/{pubsub}/{topic}"))
+                .request(Method::POST, &path)
                 .header("content-type", "application/cloudevents+json")
                 .body(crate::cloudevent::to_bytes(event));
             self.dapr.send(req, "publish").await?;
@@ -31,11 +43,15 @@ impl PubSubBackend for DaprPubSub {
         let entries: Vec<_> = events
             .iter()
             .map(|e| {
-                json!({
+                let mut entry = json!({
                     "entryId": e.id,
                     "event": crate::cloudevent::to_value(e),
                     "contentType": "application/cloudevents+json",
-                })
+                });
+                if let Some(key) = partition_key(e) {
+                    entry["metadata"] = json!({ "partitionKey": key });
+                }
+                entry
             })
             .collect();
         let req = self
@@ -58,4 +74,10 @@ impl PubSubBackend for DaprPubSub {
         }
         Ok(())
     }
+}
+
+/// The user an event is about (its `userid` extension); events without one
+/// (platform events) go wherever the broker puts them.
+fn partition_key(event: &Event) -> Option<&str> {
+    event.user_id().filter(|u| !u.is_empty())
 }

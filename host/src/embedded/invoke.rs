@@ -40,8 +40,13 @@ impl InvokeBackend for EmbeddedInvoke {
         let mut builder = http::Request::builder()
             .method(req.method)
             .uri(format!("http://{app_id}{}", req.path))
-            .header("dapr-caller-app-id", caller);
-        for (k, v) in &req.headers {
+            .header(crate::runtime::http::CALLER_APP_HEADER, caller);
+        // The caller's id is the host's to say, not the caller's.
+        for (k, v) in req
+            .headers
+            .iter()
+            .filter(|(k, _)| !k.eq_ignore_ascii_case(crate::runtime::http::CALLER_APP_HEADER))
+        {
             builder = builder.header(k, v);
         }
         let request = builder

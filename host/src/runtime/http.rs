@@ -41,7 +41,7 @@ pub struct Invocation {
 
 impl Invocation {
     pub fn from_sidecar(&self, headers: &http::HeaderMap) -> bool {
-        headers.contains_key("dapr-caller-app-id") && token_ok(self.app_token.as_deref(), headers)
+        headers.contains_key(CALLER_APP_HEADER) && token_ok(self.app_token.as_deref(), headers)
     }
 }
 
@@ -109,6 +109,9 @@ async fn readyz(State(front): State<Arc<Front>>) -> Response {
     }
 }
 
+/// The calling app's id on an invoked request (Dapr's header).
+pub const CALLER_APP_HEADER: &str = "dapr-caller-app-id";
+
 /// `{"error": {"code", "message", "request_id"?}}`: the one error shape.
 pub fn error(status: StatusCode, code: &str, message: &str, request_id: Option<&str>) -> Response {
     let mut body = json!({"error": {"code": code, "message": message}});
@@ -158,6 +161,11 @@ async fn dispatch(State(front): State<Arc<Front>>, req: Request) -> Response {
         );
     };
     let (mut parts, body) = req.into_parts();
+    // Components trust the caller's app id only because it can only come
+    // from service invocation: a client cannot claim one.
+    if invoked.is_none() {
+        parts.headers.remove(CALLER_APP_HEADER);
+    }
     let body = match axum::body::to_bytes(body, front.max_body_bytes).await {
         Ok(b) => b,
         Err(_) => {

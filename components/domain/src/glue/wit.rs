@@ -191,3 +191,48 @@ macro_rules! wit_secrets_glue {
         }
     };
 }
+
+/// Defines `mod invoke_glue` with `WitInvoke`, the `Invoke` implementation
+/// over the WIT `invoke` import. Expand `wit_types_glue!()` first; the
+/// world must import `todo:platform/invoke`.
+#[macro_export]
+// `crate::bindings` deliberately names the *calling* component's bindings.
+#[allow(clippy::crate_in_macro_def)]
+macro_rules! wit_invoke_glue {
+    () => {
+        /// `Invoke` backed by the host's `invoke` capability.
+        pub(crate) mod invoke_glue {
+            use super::types_glue::error_from_wit;
+            use crate::bindings::todo::platform::invoke as wit;
+
+            #[derive(Debug, Clone, Copy, Default)]
+            pub struct WitInvoke;
+
+            impl $crate::invoke::Invoke for WitInvoke {
+                fn call(
+                    &self,
+                    app_id: &str,
+                    request: &$crate::Request,
+                ) -> Result<$crate::Response, $crate::KvError> {
+                    let path = if request.query.is_empty() {
+                        request.path.clone()
+                    } else {
+                        format!("{}?{}", request.path, request.query)
+                    };
+                    let request = wit::Request {
+                        method: request.method.clone(),
+                        path,
+                        headers: request.headers.clone(),
+                        body: request.body.clone(),
+                    };
+                    let response = wit::call(app_id, &request).map_err(error_from_wit)?;
+                    Ok($crate::Response {
+                        status: response.status,
+                        headers: response.headers,
+                        body: response.body,
+                    })
+                }
+            }
+        }
+    };
+}

@@ -172,12 +172,14 @@ pub fn occurrences(
 }
 
 /// The due of the series' next instance strictly after `after` (and after
-/// this task's own due), with its 1-based index in the series; instances
-/// skipped on the way (completion basis, completed late) are counted.
-/// `None` when COUNT or UNTIL has ended the series, the rule no longer
-/// parses, or nothing is found within the expansion bound. The new due keeps
-/// the zone and all-day-ness, and the rule's nominal wall-clock time (02:30
-/// stays 02:30 even on a day when that time does not exist).
+/// this task's own due), with its 1-based index in the series: always
+/// `occurrence + 1`, because the series counts its tasks. A task completed
+/// late on the completion basis skips the rule's instances it missed, and
+/// those are not counted: COUNT=10 means ten tasks, however late each was
+/// done. `None` when COUNT or UNTIL has ended the series, the rule no longer
+/// parses, or nothing is found within the expansion bound. The new due
+/// keeps the zone and all-day-ness, and the rule's nominal wall-clock time
+/// (02:30 stays 02:30 even on a day when that time does not exist).
 pub fn next_after(
     recurrence: &Recurrence,
     due: &Due,
@@ -185,17 +187,22 @@ pub fn next_after(
     after: DateTime<Utc>,
 ) -> Option<(Due, u32)> {
     let rule = Rule::parse(&recurrence.rrule).ok()?;
-    let next = rule
-        .instances(due, occurrence)
-        .ok()?
-        .find(|i| i.at > after)?;
+    let index = occurrence.max(1).checked_add(1)?;
+    if rule.parsed.get_count().is_some_and(|count| index > count) {
+        return None;
+    }
+    let mut instances = rule.instances(due, occurrence).ok()?;
+    // COUNT was checked above on the task count; the rule's own index
+    // would also count the instances a late completion skipped.
+    instances.count = None;
+    let next = instances.find(|i| i.at > after)?;
     Some((
         Due {
             date: next.local.date(),
             time: due.time.map(|_| next.local.time()),
             time_zone: due.time_zone.clone(),
         },
-        next.index,
+        index,
     ))
 }
 

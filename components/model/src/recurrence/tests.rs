@@ -296,10 +296,11 @@ fn new_york_daily_half_past_two_across_the_spring_gap() {
             ("2027-03-15T02:30:00", "2027-03-15T06:30:00Z"),
         ]
     );
-    // The generated task keeps the nominal 02:30.
+    // The generated task keeps the nominal 02:30 (completed a day late on
+    // the completion basis: the next task, whatever it skipped, is the 2nd).
     let (next, index) = next_after(&rec("FREQ=DAILY"), &d, 1, utc("2027-03-13T12:00:00Z")).unwrap();
     assert_eq!(next, due("2027-03-14", Some("02:30"), "America/New_York"));
-    assert_eq!(index, 3);
+    assert_eq!(index, 2);
     assert_eq!(next.instant(), utc("2027-03-14T07:30:00Z"));
 }
 
@@ -357,18 +358,21 @@ fn next_after_on_schedule_and_count() {
 }
 
 #[test]
-fn next_after_completion_counts_skipped_instances() {
+fn next_after_completion_skips_missed_instances_without_counting_them() {
     let d = due("2026-12-04", Some("09:00"), "Europe/London");
     let done = utc("2026-12-10T12:00:00Z");
     let (next, index) = next_after(&rec("FREQ=DAILY"), &d, 1, done).unwrap();
     assert_eq!(next, due("2026-12-11", Some("09:00"), "Europe/London"));
-    assert_eq!(index, 8);
+    assert_eq!(index, 2);
     // UNTIL already passed by the completion: the series is over.
     assert_eq!(
         next_after(&rec("FREQ=DAILY;UNTIL=20261208"), &d, 1, done),
         None
     );
-    assert_eq!(next_after(&rec("FREQ=DAILY;COUNT=6"), &d, 1, done), None);
+    // COUNT counts tasks: the second of two is still to come, a third not.
+    let (_, index) = next_after(&rec("FREQ=DAILY;COUNT=2"), &d, 1, done).unwrap();
+    assert_eq!(index, 2);
+    assert_eq!(next_after(&rec("FREQ=DAILY;COUNT=2"), &d, 2, done), None);
 }
 
 #[test]

@@ -129,8 +129,15 @@ PROPS
       "appender.o.name=o" "appender.o.target=SYSTEM_ERR" "appender.o.layout.type=PatternLayout" \
       "appender.o.layout.pattern=[%d] %p %m (%c)%n" > "$dir/log4j2-$f.properties"
   done
-  # KRaft storage must be formatted with a cluster id (22-char url-safe base64 of a UUID).
-  cid=$(python3 -c 'import uuid,base64; print(base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("="))')
+  # KRaft storage must be formatted with a cluster id (22-char url-safe base64
+  # of a UUID). One starting with `-` would be read as an option: draw again.
+  cid=$(python3 -c '
+import uuid, base64
+while True:
+    cid = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+    if not cid.startswith("-"):
+        print(cid)
+        break')
   java "${TOOL_JVM[@]}" -Dlog4j2.configurationFile="$dir/log4j2-tools.properties" -cp "$LIB/*" \
     kafka.tools.StorageTool format -t "$cid" -c "$dir/server.properties" > "$dir/format.log" 2>&1 \
     || { cat "$dir/format.log" >&2; exit 1; }

@@ -219,7 +219,8 @@ impl RealStack {
         Ok(())
     }
 
-    fn start_pod(&mut self, i: usize) -> Result<()> {
+    /// Starts pod `i`'s host and sidecar (again, after a kill).
+    pub fn start_pod(&mut self, i: usize) -> Result<()> {
         let scheduler = self.infra.scheduler.clone();
         let manifest = self.manifest.clone();
         let store_name = state_store_of(&self.pods[i].component, &self.durable).1;
@@ -313,6 +314,51 @@ impl RealStack {
             let _ = Command::new("kill").args(["-9", pid.trim()]).status();
             let _ = std::fs::remove_file(pid_file);
         }
+    }
+
+    /// Stops the Dapr Scheduler every sidecar of the run talks to.
+    pub fn stop_scheduler(&self) -> Result<()> {
+        self.scheduler_script("stop")
+    }
+
+    /// Starts the Scheduler again on its address and data (its etcd).
+    pub fn start_scheduler(&self) -> Result<()> {
+        self.scheduler_script("start")
+    }
+
+    fn scheduler_script(&self, command: &str) -> Result<()> {
+        let status = Command::new("bash")
+            .arg(script("scheduler.sh"))
+            .arg(command)
+            .arg(self.infra.work.join("scheduler"))
+            .stdout(Stdio::null())
+            .status()?;
+        if !status.success() {
+            bail!("scheduler.sh {command} failed");
+        }
+        Ok(())
+    }
+
+    /// Whether Dapr holds job `name` for the component of pod `i` (asked
+    /// through that pod's sidecar).
+    pub fn has_job(&self, i: usize, name: &str) -> Result<bool> {
+        let url = format!(
+            "http://127.0.0.1:{}/v1.0-alpha1/jobs/{name}",
+            self.pods[i].dapr_http_port
+        );
+        let out = Command::new("curl")
+            .args([
+                "-s",
+                "-o",
+                "/dev/null",
+                "-w",
+                "%{http_code}",
+                "--max-time",
+                "5",
+            ])
+            .args(["-H", &format!("dapr-api-token: {DAPR_TOKEN}"), &url])
+            .output()?;
+        Ok(String::from_utf8_lossy(&out.stdout).trim() == "200")
     }
 
     /// Kills pod `i` (host and sidecar, SIGKILL) and starts both again.

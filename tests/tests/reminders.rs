@@ -8,10 +8,11 @@ use std::time::Duration;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{Value, json};
-use todo_tests::account::sign_up;
+use todo_tests::account::{Session, sign_up};
 use todo_tests::api::{Api, WAIT};
-use todo_tests::eventually;
+use todo_tests::real_stack::{Infra, RealStack};
 use todo_tests::stack::{InProcess, stacks};
+use todo_tests::{eventually, workspace_root};
 
 const TRIGGERED: &str = "com.todo.reminder.triggered.v1";
 
@@ -146,8 +147,7 @@ async fn reminders_fire_at_their_instant_and_cancelled_ones_never() {
 }
 
 /// In-process: the host is killed before the reminder's instant and comes
-/// back after it. (On the real stack this depends on how the Dapr
-/// Scheduler holds a job whose app is away; not covered here yet.)
+/// back after it. (The real stack's counterpart is below.)
 #[tokio::test(flavor = "multi_thread")]
 async fn a_reminder_due_while_the_host_is_down_fires_once_late() {
     let mut stack = tokio::task::block_in_place(InProcess::start).expect("in-process stack");
@@ -168,4 +168,108 @@ async fn a_reminder_due_while_the_host_is_down_fires_once_late() {
     // Once: a second firing would have to come with the first.
     tokio::time::sleep(Duration::from_secs(1)).await;
     assert_eq!(triggered_now(&api.history(&task).await), 1);
+}
+
+/// The job notification keeps for `task`'s only reminder (its name is a
+/// function of task, reminder and instant).
+fn job_name(task: &Value) -> String {
+    let at = instant(&task["reminders"][0]["at"]);
+    format!(
+        "rem.{}.{}.{}",
+        task["id"].as_str().unwrap(),
+        task["reminders"][0]["id"].as_str().unwrap(),
+        at.timestamp_millis()
+    )
+}
+
+/// Real stack: a reminder scheduled before a restart of notification's
+/// pod fires after it on time; one that comes due while notification's
+/// host (sidecar up), its whole pod, or the Dapr Scheduler is down fires
+/// once when they are back, flagged late. Dapr is asked to keep retrying a
+/// job until the app takes it (its default gives up after 3 tries).
+#[tokio::test(flavor = "multi_thread")]
+async fn on_the_real_stack_reminders_survive_restarts_and_downtime() {
+    let Some(infra) = Infra::from_env() else {
+        eprintln!("note: TODO_STACK_* not set, real-stack tier skipped (run `cargo xtask test`)");
+        return;
+    };
+    let manifest = workspace_root().join("spin.toml");
+    let mut stack = tokio::task::block_in_place(|| RealStack::start(infra, &manifest))
+        .expect("real stack starts");
+    let session = sign_up(&stack).await;
+    let notification = stack.pod("notification");
+
+    // Creates a task whose reminder is `lead` seconds away and waits until
+    // Dapr holds its job, which must be before its instant (else the case
+    // would not test what it says).
+    async fn scheduled(stack: &RealStack, session: &Session, title: &str, lead: i64) -> Value {
+        let api = Api::new(stack, session.clone());
+        let task = api
+            .create(&json!({"title": title, "reminders": [{"at": in_seconds(lead)}]}))
+            .await;
+        let job = job_name(&task);
+        let i = stack.pod("notification");
+        eventually(&format!("job {job} scheduled"), WAIT, || async {
+            stack.has_job(i, &job).unwrap().then_some(())
+        })
+        .await;
+        let at = instant(&task["reminders"][0]["at"]);
+        assert!(
+            Utc::now() + chrono::Duration::seconds(1) < at,
+            "{title}: scheduled too close to its instant ({at}) to test downtime"
+        );
+        task
+    }
+    async fn past(task: &Value, by: i64) {
+        let until = instant(&task["reminders"][0]["at"]) + chrono::Duration::seconds(by);
+        let wait = (until - Utc::now()).to_std().unwrap_or_default();
+        tokio::time::sleep(wait).await;
+    }
+
+    // Due while the host is down and its sidecar up: Dapr retries the
+    // callback until the host is back (start_pod finds the sidecar running
+    // and only starts the host).
+    let host_down = scheduled(&stack, &session, "host down", 8).await;
+    stack.kill_host(notification);
+    past(&host_down, 2).await;
+    tokio::task::block_in_place(|| stack.start_pod(notification)).unwrap();
+    // Due while the whole pod is down.
+    let pod_down = scheduled(&stack, &session, "pod down", 8).await;
+    stack.kill_host(notification);
+    stack.kill_daprd(notification);
+    past(&pod_down, 2).await;
+    tokio::task::block_in_place(|| stack.start_pod(notification)).unwrap();
+    // Due while the Scheduler is down (notification stays up): late by
+    // more than the lateness threshold. (The lead covers the consumer
+    // group's rebalance after the restart above.)
+    let scheduler_down = scheduled(&stack, &session, "scheduler down", 12).await;
+    stack.stop_scheduler().unwrap();
+    past(&scheduler_down, 6).await;
+    stack.start_scheduler().unwrap();
+    // Restarted (host and sidecar) well before its instant: on time.
+    let before = scheduled(&stack, &session, "before restart", 12).await;
+    tokio::task::block_in_place(|| stack.restart_pod(notification)).unwrap();
+
+    let api = Api::new(&stack, session.clone());
+    for task in [&host_down, &pod_down, &scheduler_down, &before] {
+        let fired = triggered(&api, &id_of(task), 1).await;
+        let late = task["title"] != "before restart";
+        assert_eq!(fired[0]["data"]["late"], late, "{}", fired[0]);
+        assert!(instant(&fired[0]["data"]["fired_at"]) >= instant(&fired[0]["data"]["at"]));
+    }
+    // Each exactly once: by now a second firing would have come with the
+    // first (retries are 1 s apart).
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    for task in [&host_down, &pod_down, &scheduler_down, &before] {
+        assert_eq!(
+            triggered_now(&api.history(&id_of(task)).await),
+            1,
+            "{}",
+            task["title"]
+        );
+    }
+}
+
+fn id_of(task: &Value) -> String {
+    task["id"].as_str().unwrap().to_owned()
 }

@@ -2,7 +2,7 @@
 # The Dapr Scheduler (backs the Jobs API) on loopback, embedded etcd in <dir>.
 #
 #   xtask/stack/scheduler.sh start  <dir>   prints host:port for daprd --scheduler-host-address
-#   xtask/stack/scheduler.sh stop   <dir>
+#   xtask/stack/scheduler.sh stop   <dir>     (start again: same address, same jobs)
 #   xtask/stack/scheduler.sh status <dir>
 #
 # Runs without Kubernetes or Sentry: --mode standalone and --tls-enabled=false
@@ -24,7 +24,14 @@ start)
   if running; then cat "$dir/addr"; exit 0; fi
   [[ -x "$CACHE/bin/scheduler" ]] || "$HERE/build-dapr.sh" >&2
   t0=$(date +%s%N)
-  port=${SCHEDULER_PORT:-$(free_port)}; health=$(free_port); eclient=$(free_port); epeer=$(free_port)
+  # A restart reuses the first start's ports: sidecars keep the address,
+  # and etcd's member keeps its peer URL.
+  if [[ -f "$dir/ports" ]]; then
+    read -r port health eclient epeer < "$dir/ports"
+  else
+    port=${SCHEDULER_PORT:-$(free_port)}; health=$(free_port); eclient=$(free_port); epeer=$(free_port)
+    echo "$port $health $eclient $epeer" > "$dir/ports"
+  fi
   # The etcd member name must equal --id and appear in --etcd-initial-cluster;
   # the peer URL there is also the peer listen address (an IP keeps it on loopback).
   # --override-broadcast-host-port: the address the scheduler hands to daprd for

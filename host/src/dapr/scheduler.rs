@@ -55,6 +55,9 @@ pub fn job_from_data(v: &Value) -> Option<Job> {
     })
 }
 
+/// Between two attempts of a job whose callback failed.
+const JOB_RETRY_INTERVAL: &str = "1s";
+
 #[async_trait]
 impl SchedulerBackend for DaprScheduler {
     async fn schedule(&self, _owner: &str, job: Job) -> CapResult<()> {
@@ -66,6 +69,10 @@ impl SchedulerBackend for DaprScheduler {
             "dueTime": due.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
             "data": job_data(&job),
             "overwrite": true,
+            // The Scheduler's default gives up after 3 retries 1 s apart: a
+            // host restarting for longer would lose the job. Retry until the
+            // app takes it (the handler only fails on transient trouble).
+            "failurePolicy": {"constant": {"interval": JOB_RETRY_INTERVAL}},
         });
         if let Some(r) = &job.repeat {
             body["schedule"] = format!("@every {}ms", r.every_ms).into();

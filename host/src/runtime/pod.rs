@@ -197,7 +197,7 @@ async fn job(
         name,
         due: occurrence,
         fired_at,
-        late: occurrence < pod.front.runtime.started_at,
+        late: pod.front.runtime.is_late(occurrence, fired_at),
         data: job.data,
     };
     // A failure answers 500 so the Scheduler tries again; say why here,

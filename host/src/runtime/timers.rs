@@ -107,7 +107,7 @@ async fn claim_and_fire(runtime: &Arc<Runtime>, db: &Db, due: Vec<(u64, String, 
 
 async fn fire(runtime: &Runtime, db: &Db, owner: String, job: StoredJob) {
     let fired_at = now_ms();
-    let late = job.occurrence < runtime.started_at;
+    let late = runtime.is_late(job.occurrence, fired_at);
     let fired = FiredJob {
         name: job.job.name.clone(),
         due: job.occurrence,

@@ -1,5 +1,9 @@
 //! Embedded event delivery: one task per (subscriber, topic) reads the
-//! durable log after its cursor and delivers in order, at least once.
+//! durable log after its cursor and delivers at least once, in order per
+//! user: the events of one batch are grouped by their `userid`, each group
+//! is delivered in log order, and different users' groups run concurrently
+//! (as Kafka partitions keyed by user do in pod mode). Events without a
+//! user form one group of their own, in log order.
 //! A `retry` answer is redelivered with backoff, then dead-lettered after
 //! `max_attempts`; `drop` is dead-lettered at once. The cursor only moves
 //! past an event once it was handled or dead-lettered, and is persisted
@@ -60,10 +64,20 @@ async fn subscription(runtime: Arc<Runtime>, db: Db, trigger: TopicTrigger, topi
             }
             continue;
         }
-        for (seq, bytes) in batch {
-            deliver(&runtime, &db, &trigger, &topic, &bytes).await;
-            cursor = seq;
-        }
+        let Some(last) = batch.last().map(|(seq, _)| *seq) else {
+            continue;
+        };
+        let groups = by_user(batch);
+        futures::future::join_all(groups.into_iter().map(|events| {
+            let (runtime, db, trigger, topic) = (&runtime, &db, &trigger, &topic);
+            async move {
+                for event in events {
+                    deliver(runtime, db, trigger, topic, event).await;
+                }
+            }
+        }))
+        .await;
+        cursor = last;
         let (s, t) = (subscriber.clone(), topic.clone());
         let saved = db
             .write(move |txn, _| log::set_cursor(txn, &s, &t, cursor))
@@ -74,16 +88,30 @@ async fn subscription(runtime: Arc<Runtime>, db: Db, trigger: TopicTrigger, topi
     }
 }
 
-/// Delivers one event until it succeeds or is dead-lettered.
-async fn deliver(runtime: &Runtime, db: &Db, trigger: &TopicTrigger, topic: &str, bytes: &[u8]) {
-    let subscriber = trigger.component.as_str();
-    let event = match cloudevent::from_bytes(bytes) {
-        Ok(e) => e,
-        Err(e) => {
-            tracing::error!(topic, "unreadable event in the log: {e}");
-            return;
+/// The batch's events grouped by user, each group in log order; groups in
+/// order of their first event. Unreadable entries are logged and skipped.
+fn by_user(batch: Vec<(u64, Vec<u8>)>) -> Vec<Vec<Event>> {
+    let mut groups: Vec<(Option<String>, Vec<Event>)> = Vec::new();
+    for (seq, bytes) in batch {
+        let event = match cloudevent::from_bytes(&bytes) {
+            Ok(e) => e,
+            Err(e) => {
+                tracing::error!(seq, "unreadable event in the log: {e}");
+                continue;
+            }
+        };
+        let user = event.user_id().map(str::to_owned);
+        match groups.iter_mut().find(|(u, _)| *u == user) {
+            Some((_, events)) => events.push(event),
+            None => groups.push((user, vec![event])),
         }
-    };
+    }
+    groups.into_iter().map(|(_, events)| events).collect()
+}
+
+/// Delivers one event until it succeeds or is dead-lettered.
+async fn deliver(runtime: &Runtime, db: &Db, trigger: &TopicTrigger, topic: &str, event: Event) {
+    let subscriber = trigger.component.as_str();
     let span = tracing::info_span!("deliver", component = subscriber, topic, event = %event.id);
     deliver_with_retries(runtime, db, trigger, topic, event)
         .instrument(span)

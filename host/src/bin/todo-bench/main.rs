@@ -79,13 +79,28 @@ async fn main() -> Result<()> {
     })
     .context("assembling the bench app")?;
 
-    instantiate_and_handle(&app, samples).await?;
-    throughput(&app, events).await?;
-    let tasks: usize = arg("--tasks").unwrap_or(5_000);
-    listing::list_one_page(tasks, arg("--list-samples").unwrap_or(200)).await?;
-    let reminders: usize = arg("--reminders").unwrap_or(10_000);
-    reminders::fire_reminders(reminders, arg("--window").unwrap_or(10) as u64).await?;
+    let only = only();
+    let runs = |part: &str| only.as_deref().is_none_or(|o| o == part);
+    if runs("dispatch") {
+        instantiate_and_handle(&app, samples).await?;
+        throughput(&app, events).await?;
+    }
+    if runs("listing") {
+        let tasks: usize = arg("--tasks").unwrap_or(5_000);
+        listing::list_one_page(tasks, arg("--list-samples").unwrap_or(200)).await?;
+    }
+    if runs("reminders") {
+        let reminders: usize = arg("--reminders").unwrap_or(10_000);
+        reminders::fire_reminders(reminders, arg("--window").unwrap_or(10) as u64).await?;
+    }
     Ok(())
+}
+
+/// `--only dispatch|listing|reminders`: one part of the bench.
+fn only() -> Option<String> {
+    let args: Vec<String> = std::env::args().collect();
+    let i = args.iter().position(|a| a == "--only")?;
+    args.get(i + 1).cloned()
 }
 
 fn arg(name: &str) -> Option<usize> {

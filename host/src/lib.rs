@@ -10,6 +10,7 @@ pub mod dapr;
 pub mod embedded;
 pub mod manifest;
 pub mod metrics;
+pub mod publish;
 pub mod runtime;
 pub mod sandbox;
 pub mod serve;

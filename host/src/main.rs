@@ -52,6 +52,17 @@ enum Command {
         #[arg(long)]
         no_hot_swap: bool,
     },
+    /// Appends CloudEvents (JSON: one object or an array, from FILE or
+    /// stdin) to a topic of a stopped in-process host; they are delivered
+    /// when it starts again.
+    Publish {
+        #[arg(long, env = "TODO_DATA_DIR", default_value = ".todo-data")]
+        data_dir: PathBuf,
+        #[arg(long)]
+        topic: String,
+        /// A JSON file; `-` or none reads stdin.
+        file: Option<PathBuf>,
+    },
     /// Pod mode: one component beside a Dapr sidecar.
     Serve {
         /// The component (and Dapr app id) this pod runs.
@@ -98,7 +109,7 @@ fn main() -> ExitCode {
     // Pods log JSON for the cluster's log pipeline unless told otherwise.
     let format = cli.log_format.unwrap_or(match cli.command {
         Command::Serve { .. } => LogFormat::Json,
-        Command::Up { .. } => LogFormat::Text,
+        Command::Up { .. } | Command::Publish { .. } => LogFormat::Text,
     });
     init_tracing(format);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -131,6 +142,11 @@ fn main() -> ExitCode {
                 })
                 .await
             }
+            Command::Publish {
+                data_dir,
+                topic,
+                file,
+            } => publish_command(&data_dir, &topic, file.as_deref()).await,
             Command::Serve {
                 component,
                 manifest,
@@ -164,4 +180,24 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+async fn publish_command(
+    data_dir: &std::path::Path,
+    topic: &str,
+    file: Option<&std::path::Path>,
+) -> anyhow::Result<()> {
+    use std::io::Read as _;
+    let input = match file.filter(|f| f.as_os_str() != "-") {
+        Some(path) => std::fs::read(path)?,
+        None => {
+            let mut buf = Vec::new();
+            std::io::stdin().read_to_end(&mut buf)?;
+            buf
+        }
+    };
+    let events = todo_host::publish::parse_events(&input)?;
+    let count = todo_host::publish::publish(data_dir, topic, events).await?;
+    eprintln!("appended {count} event(s) to `{topic}`");
+    Ok(())
 }

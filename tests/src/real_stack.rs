@@ -386,7 +386,7 @@ fn http_ok(url: &str) -> bool {
 impl Stack for RealStack {
     /// Through chat-api's sidecar, keyed by the event's user like the host
     /// publishes it (so it lands in that user's partition).
-    fn redeliver(&self, topic: &str, event: &serde_json::Value) -> Result<bool> {
+    fn redeliver(&mut self, topic: &str, event: &serde_json::Value) -> Result<bool> {
         let pod = &self.pods[self.pod("chat-api")];
         let user = event["userid"].as_str().unwrap_or_default();
         let url = format!(

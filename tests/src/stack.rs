@@ -16,16 +16,15 @@ pub trait Stack: Send {
     fn crash_and_restart(&mut self) -> Result<()>;
     fn name(&self) -> &'static str;
     /// Publishes `event` (a CloudEvent as JSON) on `topic` once more, as a
-    /// broker redelivering it would. `Ok(false)` where the stack has no
-    /// outside way in (the in-process log is the host's alone).
-    fn redeliver(&self, _topic: &str, _event: &serde_json::Value) -> Result<bool> {
+    /// broker redelivering it would. `Ok(false)` where the stack cannot.
+    fn redeliver(&mut self, _topic: &str, _event: &serde_json::Value) -> Result<bool> {
         Ok(false)
     }
 }
 
 /// `todo-host up` with the application's own spin.toml.
 pub struct InProcess {
-    _scratch: Scratch,
+    scratch: Scratch,
     pub host: HostProcess,
 }
 
@@ -35,7 +34,7 @@ impl InProcess {
         let manifest: PathBuf = workspace_root().join("spin.toml");
         let host = HostProcess::start(&host_bin(), &manifest, &scratch.path("data"), &[])?;
         Ok(InProcess {
-            _scratch: scratch,
+            scratch,
             host,
         })
     }
@@ -52,6 +51,33 @@ impl Stack for InProcess {
 
     fn name(&self) -> &'static str {
         "in-process"
+    }
+
+    /// Stops the host, appends the event to its log with `todo-host
+    /// publish` (the store admits one process), and starts it again.
+    fn redeliver(&mut self, topic: &str, event: &serde_json::Value) -> Result<bool> {
+        use std::io::Write as _;
+        self.host.kill9();
+        let mut child = std::process::Command::new(host_bin())
+            .args(["publish", "--topic", topic, "--data-dir"])
+            .arg(self.scratch.path("data"))
+            .stdin(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()?;
+        child
+            .stdin
+            .take()
+            .expect("piped stdin")
+            .write_all(event.to_string().as_bytes())?;
+        let out = child.wait_with_output()?;
+        if !out.status.success() {
+            anyhow::bail!(
+                "todo-host publish failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        self.host.restart()?;
+        Ok(true)
     }
 }
 

@@ -18,6 +18,7 @@ mod baseline;
 mod cpu;
 mod load;
 mod prom;
+mod reminders;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -46,7 +47,11 @@ const USAGE: &str = "usage: cargo xtask bench --real [options]
   --max-backlog 1000        (a) pauses publishing while more events than this are unhandled
   --record-size 270         bytes per record for Kafka's tools (a bench event as Dapr writes it)
   --baseline-records 200000 records for ProducerPerformance
-  --latency-records 5000    records for EndToEndLatency";
+  --latency-records 5000    records for EndToEndLatency
+  --reminders 10000         reminders through Dapr Jobs (0: none)
+  --window 10               seconds the reminders are due within
+  --lead 30                 seconds from scheduling to the first reminder
+  --only events|reminders   one part of the bench";
 
 struct Options {
     seconds: u64,
@@ -59,6 +64,10 @@ struct Options {
     record_size: u64,
     baseline_records: u64,
     latency_records: u64,
+    reminders: usize,
+    window: u64,
+    lead: u64,
+    only: Option<String>,
 }
 
 fn options() -> Result<Options> {
@@ -78,13 +87,30 @@ fn options() -> Result<Options> {
         "--record-size",
         "--baseline-records",
         "--latency-records",
+        "--reminders",
+        "--window",
+        "--lead",
+        "--only",
     ];
     for pair in args.chunks(2) {
         if !known.contains(&pair[0].as_str()) || pair.len() < 2 {
             bail!("unexpected argument {:?}\n{USAGE}", pair[0]);
         }
     }
+    let only = args
+        .chunks(2)
+        .find(|p| p[0] == "--only")
+        .map(|p| p[1].clone());
+    if only
+        .as_deref()
+        .is_some_and(|o| o != "events" && o != "reminders")
+    {
+        bail!("--only takes `events` or `reminders`\n{USAGE}");
+    }
     let get = |name: &str, default: f64| -> Result<f64> {
+        if name == "--only" {
+            return Ok(default);
+        }
         match args.chunks(2).find(|p| p[0] == name) {
             Some(p) => p[1]
                 .parse()
@@ -105,6 +131,10 @@ fn options() -> Result<Options> {
         record_size: get("--record-size", 270.0)? as u64,
         baseline_records: get("--baseline-records", 200_000.0)? as u64,
         latency_records: get("--latency-records", 5000.0)? as u64,
+        reminders: get("--reminders", 10_000.0)? as usize,
+        window: get("--window", 10.0)?.max(1.0) as u64,
+        lead: get("--lead", 30.0)? as u64,
+        only,
     })
 }
 
@@ -294,6 +324,22 @@ fn main() -> Result<()> {
     let o = options()?;
     let infra = Infra::from_env()
         .context("TODO_STACK_* not set: run this through `cargo xtask bench --real`")?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    if o.only.as_deref() != Some("reminders") {
+        events(infra.clone(), &o, &runtime)?;
+    }
+    if o.only.as_deref() != Some("events") && o.reminders > 0 {
+        let (window, lead) = (Duration::from_secs(o.window), Duration::from_secs(o.lead));
+        runtime.block_on(reminders::run(infra, o.reminders, window, lead))?;
+    }
+    Ok(())
+}
+
+/// Events through the probe pods, then Kafka's own tools.
+fn events(infra: Infra, o: &Options, runtime: &tokio::runtime::Runtime) -> Result<()> {
     let root = workspace_root();
     let kafka = Kafka {
         bootstrap: infra.kafka.clone(),
@@ -329,11 +375,7 @@ fn main() -> Result<()> {
         watched,
     };
 
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?;
-    let result = runtime.block_on(run(&bench, &kafka, &o));
+    let result = runtime.block_on(run(&bench, &kafka, o));
     if result.is_err() {
         eprintln!("{}", stack.log_of("subscriber"));
     }

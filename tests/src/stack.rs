@@ -33,10 +33,7 @@ impl InProcess {
         let scratch = Scratch::new();
         let manifest: PathBuf = workspace_root().join("spin.toml");
         let host = HostProcess::start(&host_bin(), &manifest, &scratch.path("data"), &[])?;
-        Ok(InProcess {
-            scratch,
-            host,
-        })
+        Ok(InProcess { scratch, host })
     }
 }
 

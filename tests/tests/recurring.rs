@@ -321,6 +321,26 @@ async fn basis_count_until_deletes_and_reminders() {
             !open_by_title(&api).await.contains_key("reminded"),
             "[{name}]"
         );
+
+        // The route recurring-task calls is not reachable from outside,
+        // even by a signed-in user claiming to be recurring-task.
+        let internal = api
+            .url("/api/tasks")
+            .replace("/api/tasks", "/internal/series/instances");
+        let resp = api
+            .session
+            .http
+            .post(&internal)
+            .header("dapr-caller-app-id", "recurring-task")
+            .json(&json!({"from": next, "due": next["due"], "occurrence": 9}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status().as_u16(), 404, "[{name}]");
+        assert!(
+            !open_by_title(&api).await.contains_key("reminded"),
+            "[{name}]"
+        );
     }
 }
 

@@ -333,7 +333,13 @@ fn main() -> Result<()> {
     }
     if o.only.as_deref() != Some("events") && o.reminders > 0 {
         let (window, lead) = (Duration::from_secs(o.window), Duration::from_secs(o.lead));
-        runtime.block_on(reminders::run(infra, o.reminders, window, lead))?;
+        runtime.block_on(reminders::run(
+            infra,
+            o.reminders,
+            window,
+            lead,
+            o.partitions,
+        ))?;
     }
     Ok(())
 }

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use anyhow::{Context, Result, bail};
 use serde_json::{Value, json};
 use todo_tests::manifest::AppManifest;
-use todo_tests::outside::{kafka_records, record_values};
+use todo_tests::outside::{kafka_records, kafka_sh, record_values, run as run_cmd};
 use todo_tests::real_stack::{DAPR_TOKEN, Infra, RealStack};
 use todo_tests::{Scratch, wasm};
 
@@ -154,12 +154,33 @@ async fn handled(http: &reqwest::Client, app_port: u16) -> Result<f64> {
         .sum())
 }
 
-pub async fn run(infra: Infra, count: usize, window: Duration, lead: Duration) -> Result<()> {
+pub async fn run(
+    infra: Infra,
+    count: usize,
+    window: Duration,
+    lead: Duration,
+    partitions: u32,
+) -> Result<()> {
     println!(
-        "reminders through Dapr Jobs: {count} due within {} s, scheduled {} s ahead",
+        "reminders through Dapr Jobs: {count} due within {} s, scheduled {} s ahead, \
+         {TOPIC} in {partitions} partitions",
         window.as_secs(),
         lead.as_secs()
     );
+    // As a cluster would have it: Dapr consumes each partition in order,
+    // one event at a time, so one partition is one lane of scheduling.
+    let p = partitions.to_string();
+    let topic_infra = infra.clone();
+    tokio::task::spawn_blocking(move || {
+        run_cmd(kafka_sh(&topic_infra, "topics").args([
+            "--alter",
+            "--topic",
+            TOPIC,
+            "--partitions",
+            &p,
+        ]))
+    })
+    .await?;
     tokio_baseline(count, window)
         .await
         .print("tokio timers (baseline)");
@@ -213,8 +234,26 @@ pub async fn run(infra: Infra, count: usize, window: Duration, lead: Duration) -
         }
     );
 
+    // Where the CPU goes while they fire.
+    let work = kafka_infra.work.clone();
+    let mut watched = crate::cpu::pod("notification", pod.app_port);
+    for (label, file) in [
+        ("kafka (java)", "kafka/kafka.pid"),
+        ("scheduler", "scheduler/scheduler.pid"),
+        ("redis", "redis/redis.pid"),
+    ] {
+        watched.extend(crate::cpu::from_pid_file(label, &work.join(file)));
+    }
+    watched.push(crate::cpu::this_process());
+    tokio::time::sleep(Duration::from_millis(
+        dues[0].saturating_sub(now_ms()).max(0) as u64,
+    ))
+    .await;
+    let cpu0 = crate::cpu::sample(&watched);
+    let last_due = *dues.last().expect("at least one reminder");
+
     // Every triggered event, once the last could have fired.
-    let last = *dues.last().expect("at least one reminder");
+    let last = last_due;
     let mut fired: Vec<Value> = Vec::new();
     while fired.len() < count && Instant::now() < deadline {
         let wait = (last - now_ms()).max(0) as u64 + 2_000;
@@ -229,6 +268,7 @@ pub async fn run(infra: Infra, count: usize, window: Duration, lead: Duration) -
             .filter(|e| e["type"] == "com.todo.reminder.triggered.v1")
             .collect();
     }
+    let cpu1 = crate::cpu::sample(&watched);
     let mut ids: Vec<&str> = fired.iter().filter_map(|e| e["id"].as_str()).collect();
     ids.sort_unstable();
     ids.dedup();
@@ -255,6 +295,22 @@ pub async fn run(infra: Infra, count: usize, window: Duration, lead: Duration) -
         );
     }
     figures.print("notification, Dapr Jobs");
+    let fired_over = fired
+        .iter()
+        .filter_map(|e| ms_of(&e["data"]["fired_at"]))
+        .max()
+        .map_or(0, |m| m - dues[0]);
+    println!(
+        "  fired       {} in {:.1} s from the first instant ({:.0}/s; offered {:.0}/s)",
+        ids.len(),
+        fired_over as f64 / 1e3,
+        ids.len() as f64 * 1e3 / fired_over.max(1) as f64,
+        count as f64 / window.as_secs_f64()
+    );
+    println!(
+        "  cpu         {} (from the first instant until they were read back)",
+        crate::cpu::report(&watched, &cpu0, &cpu1)
+    );
     drop(stack);
     Ok(())
 }

@@ -19,6 +19,7 @@ use todo_host::cloudevent::Event;
 use todo_host::embedded::log;
 use todo_host::up::InProcess;
 
+mod lateness;
 mod listing;
 mod reminders;
 

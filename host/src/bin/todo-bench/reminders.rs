@@ -4,7 +4,7 @@
 //! read back from the triggered events (`fired_at - at`). The baseline is
 //! plain tokio timers for the same instants, in the same process and run.
 
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use serde_json::{Value, json};
@@ -13,84 +13,10 @@ use todo_domain::topics::{REMINDER_EVENTS, event_type};
 use todo_host::embedded::log;
 use todo_host::up::InProcess;
 
-fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
-}
-
-fn rfc3339(ms: u64) -> String {
-    chrono::DateTime::<chrono::Utc>::from_timestamp_millis(ms as i64)
-        .unwrap_or_default()
-        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
-}
+use crate::lateness::{Figures, instants, print_scheduling, rfc3339, tokio_baseline};
 
 /// Users the reminders belong to.
 const USERS: usize = 100;
-
-struct Figures {
-    early: usize,
-    missed: usize,
-    lateness_ms: Vec<f64>,
-}
-
-impl Figures {
-    fn print(&mut self, label: &str) {
-        self.lateness_ms.sort_by(f64::total_cmp);
-        let at = |p: f64| {
-            let n = self.lateness_ms.len();
-            if n == 0 {
-                return f64::NAN;
-            }
-            self.lateness_ms[((n as f64 - 1.0) * p).round() as usize]
-        };
-        println!(
-            "  {label:22} early {:5}  missed {:5}  lateness p50 {:7.1} ms  p99 {:7.1} ms  max {:7.1} ms",
-            self.early,
-            self.missed,
-            at(0.5),
-            at(0.99),
-            at(1.0)
-        );
-    }
-}
-
-/// `count` instants spread evenly over `window`, starting `lead` from now.
-fn instants(count: usize, lead: Duration, window: Duration) -> Vec<u64> {
-    let start = now_ms() + lead.as_millis() as u64;
-    let step = window.as_millis() as f64 / count as f64;
-    (0..count)
-        .map(|i| start + (i as f64 * step) as u64)
-        .collect()
-}
-
-async fn tokio_baseline(count: usize, window: Duration) -> Figures {
-    let dues = instants(count, Duration::from_secs(2), window);
-    let tasks: Vec<_> = dues
-        .into_iter()
-        .map(|due| {
-            tokio::spawn(async move {
-                let wait = Duration::from_millis(due.saturating_sub(now_ms()));
-                tokio::time::sleep_until(tokio::time::Instant::now() + wait).await;
-                now_ms() as i64 - due as i64
-            })
-        })
-        .collect();
-    let mut figures = Figures {
-        early: 0,
-        missed: 0,
-        lateness_ms: Vec::new(),
-    };
-    for t in tasks {
-        match t.await {
-            Ok(late) if late < 0 => figures.early += 1,
-            Ok(late) => figures.lateness_ms.push(late as f64),
-            Err(_) => figures.missed += 1,
-        }
-    }
-    figures
-}
 
 pub async fn fire_reminders(count: usize, window_secs: u64) -> Result<()> {
     let window = Duration::from_secs(window_secs);
@@ -149,18 +75,7 @@ pub async fn fire_reminders(count: usize, window_secs: u64) -> Result<()> {
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    let ahead = dues[0] as i64 - now_ms() as i64;
-    println!(
-        "  notification scheduled them in {:.2} s ({:.0}/s); the first is due {} ms {}",
-        scheduled.elapsed().as_secs_f64(),
-        count as f64 / scheduled.elapsed().as_secs_f64(),
-        ahead.abs(),
-        if ahead >= 0 {
-            "from now"
-        } else {
-            "ago: scheduling was the bottleneck"
-        }
-    );
+    print_scheduling(count, scheduled.elapsed(), dues[0]);
 
     let deadline = Instant::now() + window + Duration::from_secs(60);
     let mut fired: Vec<Value> = Vec::new();
@@ -179,24 +94,7 @@ pub async fn fire_reminders(count: usize, window_secs: u64) -> Result<()> {
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    let mut figures = Figures {
-        early: 0,
-        missed: count.saturating_sub(fired.len()),
-        lateness_ms: Vec::new(),
-    };
-    for data in &fired {
-        let ms = |k: &str| {
-            chrono::DateTime::parse_from_rfc3339(data[k].as_str().unwrap_or_default())
-                .map(|t| t.timestamp_millis())
-                .unwrap_or(0)
-        };
-        let late = ms("fired_at") - ms("at");
-        if late < 0 {
-            figures.early += 1;
-        } else {
-            figures.lateness_ms.push(late as f64);
-        }
-    }
+    let mut figures = Figures::of_triggered(count, &fired);
     figures.print("notification, embedded");
     Ok(())
 }

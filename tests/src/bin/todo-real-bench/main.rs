@@ -16,6 +16,9 @@
 
 mod baseline;
 mod cpu;
+// The lateness figures and tokio baseline of the in-process bench.
+#[path = "../../../../host/src/bin/todo-bench/lateness.rs"]
+mod lateness;
 mod load;
 mod prom;
 mod reminders;

@@ -7,7 +7,7 @@
 //! the baseline is plain tokio timers for the same instants, in this
 //! process, in the same run.
 
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use serde_json::{Value, json};
@@ -16,93 +16,11 @@ use todo_tests::outside::{kafka_records, kafka_sh, record_values, run as run_cmd
 use todo_tests::real_stack::{DAPR_TOKEN, Infra, RealStack};
 use todo_tests::{Scratch, wasm};
 
+use crate::lateness::{Figures, instants, now_ms, print_scheduling, rfc3339, tokio_baseline};
+
 const TOPIC: &str = "reminder-events";
 /// Users the reminders belong to (their events share a partition each).
 const USERS: usize = 100;
-
-fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
-}
-
-fn rfc3339(ms: i64) -> String {
-    chrono::DateTime::<chrono::Utc>::from_timestamp_millis(ms)
-        .unwrap_or_default()
-        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
-}
-
-fn ms_of(v: &Value) -> Option<i64> {
-    chrono::DateTime::parse_from_rfc3339(v.as_str()?)
-        .ok()
-        .map(|t| t.timestamp_millis())
-}
-
-pub struct Figures {
-    pub early: usize,
-    pub missed: usize,
-    pub lateness_ms: Vec<i64>,
-}
-
-impl Figures {
-    pub fn print(&mut self, label: &str) {
-        self.lateness_ms.sort_unstable();
-        let n = self.lateness_ms.len();
-        let at = |p: f64| {
-            if n == 0 {
-                return "n/a".to_owned();
-            }
-            format!(
-                "{} ms",
-                self.lateness_ms[((n as f64 - 1.0) * p).round() as usize]
-            )
-        };
-        println!(
-            "  {label:24} early {:5}  missed {:5}  lateness p50 {:>9}  p99 {:>9}  max {:>9}",
-            self.early,
-            self.missed,
-            at(0.5),
-            at(0.99),
-            at(1.0)
-        );
-    }
-}
-
-/// `count` instants spread evenly over `window`, the first `lead` from now.
-fn instants(count: usize, lead: Duration, window: Duration) -> Vec<i64> {
-    let start = now_ms() + lead.as_millis() as i64;
-    let step = window.as_millis() as f64 / count as f64;
-    (0..count)
-        .map(|i| start + (i as f64 * step) as i64)
-        .collect()
-}
-
-async fn tokio_baseline(count: usize, window: Duration) -> Figures {
-    let tasks: Vec<_> = instants(count, Duration::from_secs(2), window)
-        .into_iter()
-        .map(|due| {
-            tokio::spawn(async move {
-                let wait = Duration::from_millis(due.saturating_sub(now_ms()).max(0) as u64);
-                tokio::time::sleep(wait).await;
-                now_ms() - due
-            })
-        })
-        .collect();
-    let mut f = Figures {
-        early: 0,
-        missed: 0,
-        lateness_ms: Vec::new(),
-    };
-    for t in tasks {
-        match t.await {
-            Ok(late) if late < 0 => f.early += 1,
-            Ok(late) => f.lateness_ms.push(late),
-            Err(_) => f.missed += 1,
-        }
-    }
-    f
-}
 
 fn scheduled_event(i: usize, at: i64) -> Value {
     let (task, reminder, at) = (format!("task-{i}"), format!("rem-{i}"), rfc3339(at));
@@ -221,18 +139,7 @@ pub async fn run(
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let ahead = dues[0] - now_ms();
-    println!(
-        "  notification scheduled them in {:.2} s ({:.0}/s); the first is due {} ms {}",
-        t0.elapsed().as_secs_f64(),
-        count as f64 / t0.elapsed().as_secs_f64(),
-        ahead.abs(),
-        if ahead >= 0 {
-            "from now"
-        } else {
-            "ago: scheduling was the bottleneck"
-        }
-    );
+    print_scheduling(count, t0.elapsed(), dues[0]);
 
     // Where the CPU goes while they fire.
     let work = kafka_infra.work.clone();
@@ -272,22 +179,9 @@ pub async fn run(
     let mut ids: Vec<&str> = fired.iter().filter_map(|e| e["id"].as_str()).collect();
     ids.sort_unstable();
     ids.dedup();
-    let mut figures = Figures {
-        early: 0,
-        missed: count.saturating_sub(ids.len()),
-        lateness_ms: Vec::new(),
-    };
-    for e in &fired {
-        let (Some(fired_at), Some(at)) = (ms_of(&e["data"]["fired_at"]), ms_of(&e["data"]["at"]))
-        else {
-            continue;
-        };
-        if fired_at < at {
-            figures.early += 1;
-        } else {
-            figures.lateness_ms.push(fired_at - at);
-        }
-    }
+    let data: Vec<Value> = fired.iter().map(|e| e["data"].clone()).collect();
+    let mut figures = Figures::of_triggered(count, &data);
+    figures.missed = count.saturating_sub(ids.len());
     if fired.len() > ids.len() {
         println!(
             "  duplicates  {} triggered events carried an id seen before (redeliveries)",
@@ -297,7 +191,11 @@ pub async fn run(
     figures.print("notification, Dapr Jobs");
     let fired_over = fired
         .iter()
-        .filter_map(|e| ms_of(&e["data"]["fired_at"]))
+        .filter_map(|e| {
+            chrono::DateTime::parse_from_rfc3339(e["data"]["fired_at"].as_str()?)
+                .ok()
+                .map(|t| t.timestamp_millis())
+        })
         .max()
         .map_or(0, |m| m - dues[0]);
     println!(

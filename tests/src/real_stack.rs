@@ -226,26 +226,58 @@ impl RealStack {
         let store_name = state_store_of(&self.pods[i].component, &self.durable).1;
         let pod = &mut self.pods[i];
         std::fs::create_dir_all(&pod.dir)?;
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(pod.dir.join("host.log"))?;
-        let host = Command::new(host_bin())
-            .args(["serve", "--component", &pod.component, "--manifest"])
-            .arg(&manifest)
-            .args(["--listen", &format!("127.0.0.1:{}", pod.app_port)])
-            .arg("--cache-dir")
-            .arg(pod.dir.join("compiled"))
-            .env("DAPR_HTTP_PORT", pod.dapr_http_port.to_string())
-            .env("DAPR_API_TOKEN", DAPR_TOKEN)
-            .env("APP_API_TOKEN", APP_TOKEN)
-            .env("TODO_DAPR_STATESTORE", store_name)
-            .env("TODO_LOG_FORMAT", "text")
-            .stdout(Stdio::null())
-            .stderr(Stdio::from(log))
-            .spawn()
-            .context("starting todo-host serve")?;
-        pod.host = Some(host);
+        // A port picked free can be taken by another process before the
+        // host binds it; the host then exits at once and is started again,
+        // on a fresh port unless its sidecar (told the port) is running.
+        let sidecar_up = pod.dir.join("daprd/daprd.pid").exists();
+        let mut attempt = 0;
+        loop {
+            let log = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(pod.dir.join("host.log"))?;
+            let mut host = Command::new(host_bin())
+                .args(["serve", "--component", &pod.component, "--manifest"])
+                .arg(&manifest)
+                .args(["--listen", &format!("127.0.0.1:{}", pod.app_port)])
+                .arg("--cache-dir")
+                .arg(pod.dir.join("compiled"))
+                .env("DAPR_HTTP_PORT", pod.dapr_http_port.to_string())
+                .env("DAPR_API_TOKEN", DAPR_TOKEN)
+                .env("APP_API_TOKEN", APP_TOKEN)
+                .env("TODO_DAPR_STATESTORE", store_name)
+                .env("TODO_LOG_FORMAT", "text")
+                .stdout(Stdio::null())
+                .stderr(Stdio::from(log))
+                .spawn()
+                .context("starting todo-host serve")?;
+            let healthz = format!("http://127.0.0.1:{}/healthz", pod.app_port);
+            let since = Instant::now();
+            let exited = loop {
+                if http_ok(&healthz) || since.elapsed() > Duration::from_secs(60) {
+                    break false;
+                }
+                if host.try_wait()?.is_some() {
+                    break true;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            };
+            if !exited {
+                pod.host = Some(host);
+                break;
+            }
+            attempt += 1;
+            if attempt == 3 {
+                bail!(
+                    "host of {} exited at start three times; log:\n{}",
+                    pod.component,
+                    std::fs::read_to_string(pod.dir.join("host.log")).unwrap_or_default()
+                );
+            }
+            if !sidecar_up {
+                pod.app_port = free_port();
+            }
+        }
         // The script picks daprd's gRPC ports by binding port 0 and
         // releasing it; another process can take one before daprd binds it
         // ("address already in use"), so a failed start is tried again

@@ -99,7 +99,37 @@ pub struct RealStack {
     _turn: Turn,
 }
 
+/// A loopback port that is free now and stays free until a pod binds it.
+///
+/// Not from `bind(0)`: that hands out the kernel's ephemeral range, from
+/// which every outgoing connection (to Kafka, PostgreSQL, a sidecar) also
+/// takes its local port, so a port picked that way was seen taken before
+/// its daprd or host bound it. Ports below the ephemeral range are only
+/// ever taken by an explicit bind; each is handed out once per process.
 fn free_port() -> u16 {
+    use std::sync::atomic::{AtomicU16, Ordering};
+    static NEXT: AtomicU16 = AtomicU16::new(0);
+    let low = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|r| r.split_whitespace().next()?.parse::<u16>().ok())
+        .unwrap_or(0);
+    const FIRST: u16 = 20_000;
+    if low > FIRST + 1_000 {
+        let span = low - FIRST;
+        // Spread test processes over the span (they run one after another,
+        // but a leftover from a killed run may still hold a port).
+        if NEXT.load(Ordering::Relaxed) == 0 {
+            let seed = (std::process::id() as u64).wrapping_mul(2_654_435_761) % u64::from(span);
+            NEXT.store(seed as u16 + 1, Ordering::Relaxed);
+        }
+        for _ in 0..span {
+            let offset = NEXT.fetch_add(1, Ordering::Relaxed) % span;
+            let port = FIRST + offset;
+            if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+                return port;
+            }
+        }
+    }
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())

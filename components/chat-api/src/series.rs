@@ -15,7 +15,7 @@ use serde_json::json;
 use todo_domain::event::now_rfc3339;
 use todo_domain::topics::event_type;
 use todo_domain::{ApiError, EventOrigin, KeyValue, Op, Precondition, Request, Response};
-use todo_model::{Due, ReminderWhen, Status, Task};
+use todo_model::{Due, ReminderWhen, Task};
 use uuid::Uuid;
 
 use crate::events::{self, CancelReason};
@@ -97,7 +97,8 @@ pub struct InstanceRequest {
 }
 
 /// The `occurrence`-th task of `from`'s series, due at `due`: the same
-/// content, open, with its reminders moved along with the due.
+/// content, open (as every new task), with its reminders moved along
+/// with the due.
 pub fn instance_of(from: &Task, id: &str, due: Due, occurrence: u32, now: &str) -> Task {
     let due_at = due.instant();
     let shift = from.due_at.map(|old| due_at - old);
@@ -121,7 +122,6 @@ pub fn instance_of(from: &Task, id: &str, due: Due, occurrence: u32, now: &str) 
     task.occurrence = Some(occurrence);
     task.due = Some(due);
     task.due_at = Some(due_at);
-    task.status = Status::Open;
     task
 }
 

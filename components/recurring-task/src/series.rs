@@ -161,9 +161,24 @@ fn ask_for_instance(
     }
 }
 
-/// Publishes through the state outbox: the event leaves once, after the
-/// (empty) transaction commits, and is retried by the host until it does.
-fn publish(kv: &impl KeyValue, event: CloudEvent) -> Result<(), HandlerError> {
+/// Publishes an event of type `ty` about task `subject` under the fixed
+/// id `id` (a repeat is the same event to every consumer), through the
+/// state outbox: it leaves once the (empty) transaction commits, and the
+/// host retries it until it does.
+fn publish(
+    kv: &impl KeyValue,
+    origin: &EventOrigin,
+    (ty, id): (&str, String),
+    subject: &str,
+    data: &serde_json::Value,
+) -> Result<(), HandlerError> {
+    let mut event = origin
+        .event(ty)
+        .subject(subject)
+        .data(data)
+        .map_err(|e| HandlerError::Drop(format!("could not build an event: {e}")))?
+        .build();
+    event.id = id;
     kv.transact(
         Vec::new(),
         vec![OutboxEvent {
@@ -172,10 +187,6 @@ fn publish(kv: &impl KeyValue, event: CloudEvent) -> Result<(), HandlerError> {
         }],
     )
     .map_err(|e| HandlerError::Retry(format!("publishing: {e}")))
-}
-
-fn build_error(e: todo_domain::EventError) -> HandlerError {
-    HandlerError::Drop(format!("could not build an event: {e}"))
 }
 
 /// `recurring.task-generated`: id `generated.<next task>`.
@@ -191,14 +202,14 @@ fn announce_generated(
         "previous_task_id": from.id,
         "task": next,
     });
-    let mut event = origin
-        .event(event_type::RECURRING_TASK_GENERATED)
-        .subject(&next.id)
-        .data(&data)
-        .map_err(build_error)?
-        .build();
-    event.id = format!("generated.{}", next.id);
-    publish(kv, event)
+    let id = format!("generated.{}", next.id);
+    publish(
+        kv,
+        origin,
+        (event_type::RECURRING_TASK_GENERATED, id),
+        &next.id,
+        &data,
+    )
 }
 
 /// `recurring.series-ended`: id `ended.<series>`, subject the last task.
@@ -215,12 +226,12 @@ fn announce_end(
         "occurrence": last.occurrence,
         "reason": reason.as_str(),
     });
-    let mut event = origin
-        .event(event_type::RECURRING_SERIES_ENDED)
-        .subject(&last.id)
-        .data(&data)
-        .map_err(build_error)?
-        .build();
-    event.id = format!("ended.{series_id}");
-    publish(kv, event)
+    let id = format!("ended.{series_id}");
+    publish(
+        kv,
+        origin,
+        (event_type::RECURRING_SERIES_ENDED, id),
+        &last.id,
+        &data,
+    )
 }

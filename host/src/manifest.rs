@@ -65,6 +65,12 @@ pub struct TopicTrigger {
     pub max_backoff_ms: u64,
     #[serde(default = "default_dead_letter")]
     pub dead_letter_topic: String,
+    /// Every instance of the component receives every event (its own
+    /// consumer group per pod), instead of the instances sharing them. For
+    /// services that act on what each pod holds, such as WebSockets. Pod
+    /// mode subscribes through the broadcast pub/sub component.
+    #[serde(default)]
+    pub broadcast: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]

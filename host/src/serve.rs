@@ -81,10 +81,14 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
             app_token: opts.app_api_token.clone(),
         }),
     });
+    tokio::spawn(crate::runtime::websocket::report_alive(
+        front.runtime.clone(),
+    ));
     let pod = Arc::new(Pod {
         front: front.clone(),
         component: opts.component.clone(),
         pubsub_name: names.pubsub.clone(),
+        broadcast_pubsub_name: names.broadcast_pubsub.clone(),
         app_token: opts.app_api_token.clone(),
         attempts: Default::default(),
     });

@@ -103,6 +103,7 @@ pub async fn up(opts: UpOptions) -> anyhow::Result<()> {
         invocation: None,
     });
     app.start_background();
+    tokio::spawn(crate::runtime::websocket::report_alive(app.runtime.clone()));
     if opts.hot_swap {
         spawn_watcher(app.runtime.registry.clone(), Duration::from_millis(200));
     }

@@ -16,6 +16,7 @@ pub mod contract;
 pub mod manifest;
 pub mod outside;
 pub mod real_stack;
+pub mod realtime;
 pub mod schemathesis;
 pub mod stack;
 
@@ -61,6 +62,7 @@ pub fn host_bin() -> PathBuf {
 pub struct HostProcess {
     bin: PathBuf,
     args: Vec<String>,
+    env: Vec<(String, String)>,
     child: Option<Child>,
     /// `http://127.0.0.1:<port>` of the current run.
     pub base: String,
@@ -70,6 +72,18 @@ pub struct HostProcess {
 impl HostProcess {
     /// Starts `todo-host up` on a free port with `manifest` and `data_dir`.
     pub fn start(bin: &Path, manifest: &Path, data_dir: &Path, extra: &[&str]) -> Result<Self> {
+        Self::start_with_env(bin, manifest, data_dir, extra, &[])
+    }
+
+    /// [`HostProcess::start`] with extra environment variables (for
+    /// `TODO_VARIABLE_*`, `TODO_SECRET_*`, `TODO_WS_*` settings).
+    pub fn start_with_env(
+        bin: &Path,
+        manifest: &Path,
+        data_dir: &Path,
+        extra: &[&str],
+        env: &[(&str, &str)],
+    ) -> Result<Self> {
         let mut args = vec![
             "up".to_owned(),
             "--manifest".into(),
@@ -83,6 +97,10 @@ impl HostProcess {
         let mut host = HostProcess {
             bin: bin.to_path_buf(),
             args,
+            env: env
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
             child: None,
             base: String::new(),
             log_path: data_dir.with_extension("log"),
@@ -98,6 +116,7 @@ impl HostProcess {
             .open(&self.log_path)?;
         let mut child = Command::new(&self.bin)
             .args(&self.args)
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
             .env("RUST_LOG", "info")
             .stdout(Stdio::piped())
             .stderr(Stdio::from(log))

@@ -30,6 +30,11 @@ pub const PACE: Duration = Duration::from_millis(200);
 pub const CREATED: &str = "com.todo.task.created.v1";
 /// The Dapr pub/sub component of dapr/local/pubsub.yaml.
 pub const PUBSUB: &str = "pubsub";
+/// The pub/sub component of `broadcast` subscriptions (a consumer group
+/// per pod).
+pub const PUBSUB_BROADCAST: &str = "pubsub-broadcast";
+/// (pub/sub component, topic, route, dead-letter topic).
+pub type Subscription = (String, String, String, String);
 /// `dead_letter_topic` when a topic trigger names none (host/src/manifest.rs).
 pub const DEFAULT_DEAD_LETTERS: &str = "dead-letters";
 
@@ -565,10 +570,7 @@ pub fn deliveries(log: &[Value], id: &str) -> usize {
 // ---------------------------------------------------- subscriptions (a)
 
 /// (topic, route, dead-letter topic) per component, from the manifest.
-pub fn manifest_subscriptions(
-    manifest: &Path,
-    component: &str,
-) -> BTreeSet<(String, String, String)> {
+pub fn manifest_subscriptions(manifest: &Path, component: &str) -> BTreeSet<Subscription> {
     let text = std::fs::read_to_string(manifest).expect("manifest");
     let parsed: toml::Table = text.parse().expect("manifest is TOML");
     let triggers = parsed
@@ -586,24 +588,27 @@ pub fn manifest_subscriptions(
                 .and_then(|d| d.as_str())
                 .unwrap_or(DEFAULT_DEAD_LETTERS)
                 .to_owned();
+            let broadcast = t.get("broadcast").and_then(|b| b.as_bool()) == Some(true);
+            let pubsub = if broadcast { PUBSUB_BROADCAST } else { PUBSUB };
             t["topics"]
                 .as_array()
                 .expect("topics is an array")
                 .iter()
                 .map(move |topic| {
                     let topic = topic.as_str().expect("a topic name").to_owned();
-                    (topic.clone(), format!("/events/{topic}"), dlq.clone())
+                    (
+                        pubsub.to_owned(),
+                        topic.clone(),
+                        format!("/events/{topic}"),
+                        dlq.clone(),
+                    )
                 })
         })
         .collect()
 }
 
-/// (topic, route, dead-letter topic) of every subscription the sidecar on
-/// `port` reports in its own metadata.
-pub async fn dapr_subscriptions(
-    http: &reqwest::Client,
-    port: u16,
-) -> BTreeSet<(String, String, String)> {
+/// Every subscription the sidecar on `port` reports in its own metadata.
+pub async fn dapr_subscriptions(http: &reqwest::Client, port: u16) -> BTreeSet<Subscription> {
     let resp = http
         .get(format!("http://127.0.0.1:{port}/v1.0/metadata"))
         .header("dapr-api-token", DAPR_TOKEN)
@@ -617,13 +622,14 @@ pub async fn dapr_subscriptions(
         .into_iter()
         .flatten()
         .flat_map(|s| {
-            assert_eq!(s["pubsubname"], PUBSUB, "{s}");
+            let pubsub = s["pubsubname"].as_str().unwrap_or_default().to_owned();
             let topic = s["topic"].as_str().unwrap_or_default().to_owned();
             let dlq = s["deadLetterTopic"].as_str().unwrap_or_default().to_owned();
             let rules = s["rules"].as_array().cloned().unwrap_or_default();
             assert!(!rules.is_empty(), "subscription without a route: {s}");
             rules.into_iter().map(move |r| {
                 (
+                    pubsub.clone(),
                     topic.clone(),
                     r["path"].as_str().unwrap_or_default().to_owned(),
                     dlq.clone(),
@@ -643,7 +649,7 @@ pub async fn assert_subscriptions_match(stack: &RealStack, manifest: &Path) {
         .keys()
         .collect();
     let pods: BTreeSet<&String> = stack.pods.iter().map(|p| &p.component).collect();
-    assert_eq!(pods, components, "one pod per component");
+    assert_eq!(pods, components, "a pod (or replicas) per component");
     let http = client();
     for pod in &stack.pods {
         let expected = manifest_subscriptions(manifest, &pod.component);

@@ -82,6 +82,9 @@ pub const DAPR_TOKEN: &str = "test-dapr-token";
 
 pub struct Pod {
     pub component: String,
+    /// `<component>-<replica>`: daprd's POD_NAME (the broadcast consumer
+    /// group) and the host's outbox lane, as a StatefulSet pod has.
+    pub name: String,
     pub app_port: u16,
     pub dapr_http_port: u16,
     dir: PathBuf,
@@ -93,9 +96,11 @@ pub struct RealStack {
     manifest: PathBuf,
     pub pods: Vec<Pod>,
     routes: Vec<(String, String)>,
+    /// Extra environment of every host.
+    host_env: Vec<(String, String)>,
     durable: Vec<String>,
     /// The `auth-signing-key` secret of every pod of this stack.
-    signing_key: String,
+    pub signing_key: String,
     _turn: Turn,
 }
 
@@ -146,7 +151,29 @@ fn fill(template: &str, vars: &[(&str, &str)]) -> String {
     })
 }
 
+/// Components run as two replicas, as in a cluster: the websocket
+/// service, whose replicas each hold their own connections.
+pub const REPLICATED: [&str; 1] = ["websocket"];
+
 impl RealStack {
+    /// The app port of `component`'s `replica` (public routes and
+    /// WebSockets of that very pod).
+    pub fn replica_url(&self, component: &str, replica: usize, path: &str) -> String {
+        let pod = &self.pods[self.replica_index(component, replica)];
+        format!("http://127.0.0.1:{}{path}", pod.app_port)
+    }
+
+    /// Index in `pods` of `component`'s `replica`.
+    pub fn replica_index(&self, component: &str, replica: usize) -> usize {
+        self.pods
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| p.component == component)
+            .nth(replica)
+            .map(|(i, _)| i)
+            .unwrap_or_else(|| panic!("no replica {replica} of {component}"))
+    }
+
     /// Starts a pod for every component of `manifest`.
     pub fn start(infra: Infra, manifest: &Path) -> Result<Self> {
         Self::start_with(infra, manifest, &[])
@@ -155,6 +182,16 @@ impl RealStack {
     /// Like [`RealStack::start`], with `durable` components also on the
     /// PostgreSQL store.
     pub fn start_with(infra: Infra, manifest: &Path, durable: &[&str]) -> Result<Self> {
+        Self::start_configured(infra, manifest, durable, &[])
+    }
+
+    /// [`RealStack::start_with`], every host getting `env` too.
+    pub fn start_configured(
+        infra: Infra,
+        manifest: &Path,
+        durable: &[&str],
+        env: &[(&str, &str)],
+    ) -> Result<Self> {
         let turn = Turn::take();
         let text = std::fs::read_to_string(manifest)?;
         let parsed: toml::Table = text.parse()?;
@@ -188,23 +225,44 @@ impl RealStack {
             pods: Vec::new(),
             routes,
             durable: durable.iter().map(|s| s.to_string()).collect(),
-            signing_key: format!(
-                "{}{}",
-                uuid::Uuid::new_v4().simple(),
-                uuid::Uuid::new_v4().simple()
-            ),
+            host_env: env
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            // A key the test holds too (`TODO_SECRET_AUTH_SIGNING_KEY`, as
+            // in-process), or a fresh one.
+            signing_key: env
+                .iter()
+                .find(|(k, _)| *k == "TODO_SECRET_AUTH_SIGNING_KEY")
+                .map(|(_, v)| v.to_string())
+                .unwrap_or_else(|| {
+                    format!(
+                        "{}{}",
+                        uuid::Uuid::new_v4().simple(),
+                        uuid::Uuid::new_v4().simple()
+                    )
+                }),
             _turn: turn,
         };
         for component in components {
-            let dir = run.join(&component);
-            stack.write_resources(&component, &dir)?;
-            stack.pods.push(Pod {
-                component,
-                app_port: free_port(),
-                dapr_http_port: free_port(),
-                dir,
-                host: None,
-            });
+            let replicas = if REPLICATED.contains(&component.as_str()) {
+                2
+            } else {
+                1
+            };
+            for replica in 0..replicas {
+                let name = format!("{component}-{replica}");
+                let dir = run.join(&name);
+                stack.write_resources(&component, &dir)?;
+                stack.pods.push(Pod {
+                    component: component.clone(),
+                    name,
+                    app_port: free_port(),
+                    dapr_http_port: free_port(),
+                    dir,
+                    host: None,
+                });
+            }
         }
         for i in 0..stack.pods.len() {
             stack.start_pod(i)?;
@@ -234,6 +292,7 @@ impl RealStack {
         let local = workspace_root().join("dapr/local");
         for file in [
             "pubsub.yaml",
+            "pubsub-broadcast.yaml",
             "secretstore.yaml",
             state_store_of(component, &self.durable).0,
         ] {
@@ -254,6 +313,7 @@ impl RealStack {
         let scheduler = self.infra.scheduler.clone();
         let manifest = self.manifest.clone();
         let store_name = state_store_of(&self.pods[i].component, &self.durable).1;
+        let host_env = self.host_env.clone();
         let pod = &mut self.pods[i];
         std::fs::create_dir_all(&pod.dir)?;
         // A port picked free can be taken by another process before the
@@ -276,6 +336,8 @@ impl RealStack {
                 .env("DAPR_API_TOKEN", DAPR_TOKEN)
                 .env("APP_API_TOKEN", APP_TOKEN)
                 .env("TODO_DAPR_STATESTORE", store_name)
+                .env("TODO_OUTBOX_LANE", &pod.name)
+                .envs(host_env.iter().map(|(k, v)| (k, v)))
                 .env("TODO_LOG_FORMAT", "text")
                 .stdout(Stdio::null())
                 .stderr(Stdio::from(log))
@@ -325,6 +387,7 @@ impl RealStack {
                 .env("DAPR_API_TOKEN", DAPR_TOKEN)
                 .env("APP_API_TOKEN", APP_TOKEN)
                 .env("DAPR_NR_DB", self.infra.work.join("nr.db"))
+                .env("POD_NAME", &pod.name)
                 .stderr(Stdio::inherit())
                 .output()
                 .context("starting daprd")?;
@@ -489,6 +552,22 @@ impl Stack for RealStack {
 
     fn name(&self) -> &'static str {
         "real stack"
+    }
+
+    fn kill_websocket(&mut self, replica: usize) -> Result<()> {
+        let i = self.replica_index("websocket", replica);
+        self.kill_host(i);
+        Ok(())
+    }
+
+    fn revive_websocket(&mut self, replica: usize) -> Result<()> {
+        let i = self.replica_index("websocket", replica);
+        self.start_pod(i)
+    }
+
+    fn ws_url(&self, replica: usize, path: &str) -> String {
+        self.replica_url("websocket", replica % 2, path)
+            .replacen("http://", "ws://", 1)
     }
 }
 

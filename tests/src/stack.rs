@@ -15,6 +15,21 @@ pub trait Stack: Send {
     /// the same data.
     fn crash_and_restart(&mut self) -> Result<()>;
     fn name(&self) -> &'static str;
+    /// `ws://` URL of `path` on WebSocket replica `replica` (the stack's
+    /// only one in-process; replicas alternate on the real stack).
+    fn ws_url(&self, _replica: usize, path: &str) -> String {
+        self.url(path).replacen("http://", "ws://", 1)
+    }
+    /// SIGKILL of the host holding WebSocket replica `replica`. In-process
+    /// that is the whole application, started again at once; on the real
+    /// stack the other replica goes on serving until
+    /// [`Stack::revive_websocket`].
+    fn kill_websocket(&mut self, _replica: usize) -> Result<()> {
+        self.crash_and_restart()
+    }
+    fn revive_websocket(&mut self, _replica: usize) -> Result<()> {
+        Ok(())
+    }
     /// Publishes `event` (a CloudEvent as JSON) on `topic` once more, as a
     /// broker redelivering it would. `Ok(false)` where the stack cannot.
     fn redeliver(&mut self, _topic: &str, _event: &serde_json::Value) -> Result<bool> {
@@ -30,9 +45,15 @@ pub struct InProcess {
 
 impl InProcess {
     pub fn start() -> Result<Self> {
+        Self::start_with_env(&[])
+    }
+
+    /// With extra environment variables for the host.
+    pub fn start_with_env(env: &[(&str, &str)]) -> Result<Self> {
         let scratch = Scratch::new();
         let manifest: PathBuf = workspace_root().join("spin.toml");
-        let host = HostProcess::start(&host_bin(), &manifest, &scratch.path("data"), &[])?;
+        let host =
+            HostProcess::start_with_env(&host_bin(), &manifest, &scratch.path("data"), &[], env)?;
         Ok(InProcess { scratch, host })
     }
 }
@@ -82,17 +103,39 @@ impl Stack for InProcess {
 /// stack whenever `cargo xtask test` started its servers. Started one at a
 /// time, as the scenario reaches it.
 pub fn stacks() -> impl Iterator<Item = Box<dyn Stack>> {
+    stacks_with_env(&[])
+}
+
+/// [`stacks`] whose hosts get extra environment variables (shorter
+/// timeouts for a scenario, a signing key the test also holds, ...).
+pub fn stacks_with_env(env: &[(&str, &str)]) -> impl Iterator<Item = Box<dyn Stack>> + use<> {
+    let owned: Vec<(String, String)> = env
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
     let manifest = workspace_root().join("spin.toml");
     let real = crate::real_stack::Infra::from_env();
     if real.is_none() {
         eprintln!("note: TODO_STACK_* not set, real-stack tier skipped (run `cargo xtask test`)");
     }
-    let in_process = std::iter::once_with(|| {
-        Box::new(InProcess::start().expect("in-process stack starts")) as Box<dyn Stack>
+    let for_in_process = owned.clone();
+    let in_process = std::iter::once_with(move || {
+        let env: Vec<(&str, &str)> = for_in_process
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        Box::new(InProcess::start_with_env(&env).expect("in-process stack starts"))
+            as Box<dyn Stack>
     });
     let real = real.into_iter().map(move |infra| {
-        Box::new(crate::real_stack::RealStack::start(infra, &manifest).expect("real stack starts"))
-            as Box<dyn Stack>
+        let env: Vec<(&str, &str)> = owned
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        Box::new(
+            crate::real_stack::RealStack::start_configured(infra, &manifest, &[], &env)
+                .expect("real stack starts"),
+        ) as Box<dyn Stack>
     });
     in_process.chain(real)
 }

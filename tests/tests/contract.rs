@@ -18,6 +18,8 @@ fn every_published_event_type_has_a_schema() {
         "com.todo.reminder.scheduled.v1",
         "com.todo.reminder.cancelled.v1",
         "com.todo.reminder.triggered.v1",
+        "com.todo.reminder.delivered.v1",
+        "com.todo.reminder.failed.v1",
         "com.todo.recurring.task-generated.v1",
         "com.todo.recurring.series-ended.v1",
     ] {

@@ -20,6 +20,7 @@ const COMPONENTS: &[(&str, &str)] = &[
     ("audit", "audit"),
     ("notification", "notification"),
     ("recurring-task", "recurring-task"),
+    ("websocket", "websocket"),
 ];
 const WASM_TARGET: &str = "wasm32-wasip2";
 

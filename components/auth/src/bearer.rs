@@ -61,6 +61,11 @@ pub fn signing_keys(secrets: &impl Secrets) -> Result<Keys, ApiError> {
 /// [`error_response`]); the message says which, never what the token was.
 /// A key problem is a 503 (see [`signing_keys`]).
 pub fn bearer_user(secrets: &impl Secrets, req: &Request) -> Result<String, ApiError> {
+    bearer_session(secrets, req).map(|(user, _)| user)
+}
+
+/// [`bearer_user`], with when the token expires (Unix seconds).
+pub fn bearer_session(secrets: &impl Secrets, req: &Request) -> Result<(String, u64), ApiError> {
     let header = req
         .header("authorization")
         .ok_or_else(|| unauthorized("missing bearer token"))?;
@@ -70,11 +75,12 @@ pub fn bearer_user(secrets: &impl Secrets, req: &Request) -> Result<String, ApiE
     // The header is checked first so requests without credentials never
     // touch the secrets backend.
     let keys = signing_keys(secrets)?;
-    keys.verify_access(token).map_err(|e| match e {
-        AuthError::Expired => unauthorized("expired access token"),
-        AuthError::Malformed => unauthorized("malformed access token"),
-        _ => unauthorized("invalid access token"),
-    })
+    keys.verify_session_at(token, chrono::Utc::now())
+        .map_err(|e| match e {
+            AuthError::Expired => unauthorized("expired access token"),
+            AuthError::Malformed => unauthorized("malformed access token"),
+            _ => unauthorized("invalid access token"),
+        })
 }
 
 /// The token of `Bearer <token>`: one space-separated credential, nothing

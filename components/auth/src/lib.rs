@@ -17,7 +17,9 @@ mod password;
 mod random;
 mod token;
 
-pub use bearer::{WWW_AUTHENTICATE, bearer_user, error_response, signing_keys, unauthorized};
+pub use bearer::{
+    WWW_AUTHENTICATE, bearer_session, bearer_user, error_response, signing_keys, unauthorized,
+};
 pub use password::{hash_password, verify_password, verify_password_or_dummy};
 pub use random::{random_token, token_digest};
 pub use token::{ACCESS_TTL_SECONDS, ISSUER, Keys, MIN_KEY_BYTES};

@@ -93,6 +93,17 @@ impl Keys {
 
     /// [`verify_access`](Self::verify_access) as of `now`.
     pub fn verify_access_at(&self, token: &str, now: DateTime<Utc>) -> Result<String, AuthError> {
+        self.verify_session_at(token, now).map(|(user, _)| user)
+    }
+
+    /// The user id of a valid, unexpired access token and when it expires
+    /// (Unix seconds): what a long-lived connection opened with it may
+    /// last.
+    pub fn verify_session_at(
+        &self,
+        token: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(String, u64), AuthError> {
         let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
             .map_err(|e| match e.kind() {
                 ErrorKind::InvalidToken
@@ -110,7 +121,7 @@ impl Keys {
         if now > claims.exp.saturating_add(LEEWAY_SECONDS) {
             return Err(AuthError::Expired);
         }
-        Ok(claims.sub)
+        Ok((claims.sub, claims.exp))
     }
 }
 

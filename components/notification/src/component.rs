@@ -3,40 +3,20 @@
 
 use crate::bindings::exports::todo::platform::event_handler::{self, HandlerError};
 use crate::bindings::exports::todo::platform::job_handler;
-use crate::bindings::todo::platform::scheduler as wit_scheduler;
 use crate::bindings::todo::platform::types::CloudEvent;
-use crate::jobs::Jobs;
-use todo_domain::KvError;
 
 todo_domain::wit_types_glue!();
 todo_domain::wit_state_glue!();
 todo_domain::wit_event_handler_glue!();
-
-/// `Jobs` over the host's `scheduler` capability.
-struct WitJobs;
-
-impl Jobs for WitJobs {
-    fn schedule(&self, name: &str, due_ms: u64, data: &[u8]) -> Result<(), KvError> {
-        let job = wit_scheduler::Job {
-            name: name.to_owned(),
-            due: due_ms,
-            repeat: None,
-            data: data.to_vec(),
-        };
-        wit_scheduler::schedule(&job).map_err(types_glue::error_from_wit)
-    }
-
-    fn cancel(&self, name: &str) -> Result<(), KvError> {
-        wit_scheduler::cancel(name).map_err(types_glue::error_from_wit)
-    }
-}
+todo_domain::wit_jobs_glue!();
 
 struct Component;
 
 impl event_handler::Guest for Component {
     fn handle(_topic: String, event: CloudEvent) -> Result<(), HandlerError> {
         let event = types_glue::event_from_wit(event);
-        let outcome = crate::reminders::on_event(&state_glue::WitState, &WitJobs, &event);
+        let outcome =
+            crate::reminders::on_event(&state_glue::WitState, &jobs_glue::WitJobs, &event);
         event_handler_glue::to_wit(outcome)
     }
 }

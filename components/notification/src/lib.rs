@@ -3,7 +3,6 @@
 //! in plain modules (native tests against `MemoryKv` and `MemoryJobs`);
 //! WIT glue in `component`, wasm only.
 
-pub mod jobs;
 pub mod reminders;
 
 #[cfg(target_arch = "wasm32")]

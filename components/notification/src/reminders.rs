@@ -18,7 +18,7 @@ use todo_domain::{
     CloudEvent, EventOrigin, HandlerError, KeyValue, KvError, Op, OutboxEvent, SetOptions,
 };
 
-use crate::jobs::Jobs;
+use todo_domain::Jobs;
 
 /// How long a cancellation is remembered against late `scheduled` events.
 pub const TOMBSTONE_TTL_SECONDS: u32 = 30 * 24 * 60 * 60;

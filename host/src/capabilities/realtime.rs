@@ -13,6 +13,14 @@ use crate::store::HostState;
 pub trait RealtimeBackend: Send + Sync {
     /// `NotFound` if the connection is gone.
     async fn send(&self, connection: &str, message: String) -> CapResult<()>;
+    /// A position of the connection's ordered stream (see the WIT).
+    async fn send_ordered(
+        &self,
+        connection: &str,
+        seq: u64,
+        message: Option<String>,
+    ) -> CapResult<()>;
+    async fn start(&self, connection: &str, after: u64, hold_ms: u32) -> CapResult<()>;
     async fn close(&self, connection: &str, code: u16, reason: String) -> CapResult<()>;
 }
 
@@ -20,6 +28,27 @@ impl wit::Host for HostState {
     #[instrument(skip_all, fields(component = %self.component, connection = %connection))]
     async fn send(&mut self, connection: String, message: String) -> CapResult<()> {
         self.backends.realtime.send(&connection, message).await
+    }
+
+    #[instrument(skip_all, fields(component = %self.component, connection = %connection, seq))]
+    async fn send_ordered(
+        &mut self,
+        connection: String,
+        seq: u64,
+        message: Option<String>,
+    ) -> CapResult<()> {
+        self.backends
+            .realtime
+            .send_ordered(&connection, seq, message)
+            .await
+    }
+
+    #[instrument(skip_all, fields(component = %self.component, connection = %connection, after))]
+    async fn start(&mut self, connection: String, after: u64, hold_ms: u32) -> CapResult<()> {
+        self.backends
+            .realtime
+            .start(&connection, after, hold_ms)
+            .await
     }
 
     #[instrument(skip_all, fields(component = %self.component, connection = %connection))]

@@ -19,6 +19,9 @@ use crate::capabilities::{CapError, CapResult};
 #[derive(Debug, Clone)]
 pub struct DaprNames {
     pub pubsub: String,
+    /// The pub/sub component whose consumer group is per pod (`{podName}`),
+    /// for `broadcast` subscriptions.
+    pub broadcast_pubsub: String,
     pub state: String,
     pub secrets: String,
 }
@@ -28,6 +31,7 @@ impl DaprNames {
         let var = |k: &str, d: &str| std::env::var(k).unwrap_or_else(|_| d.to_owned());
         DaprNames {
             pubsub: var("TODO_DAPR_PUBSUB", "pubsub"),
+            broadcast_pubsub: var("TODO_DAPR_PUBSUB_BROADCAST", "pubsub-broadcast"),
             state: var("TODO_DAPR_STATESTORE", "statestore"),
             secrets: var("TODO_DAPR_SECRETSTORE", "secretstore"),
         }

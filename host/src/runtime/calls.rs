@@ -8,7 +8,7 @@ use wasmtime::Store;
 use super::Runtime;
 use crate::bindings::event_handler::HandlerError;
 use crate::bindings::job_handler::FiredJob;
-use crate::bindings::websocket_handler::{self, ConnectInfo, Rejection};
+use crate::bindings::websocket_handler::{self, ConnectInfo, Expiry, Rejection};
 use crate::cloudevent::Event;
 use crate::components::{Loaded, Slot};
 use crate::store::HostState;
@@ -213,7 +213,7 @@ impl Runtime {
         &self,
         component: &str,
         info: ConnectInfo,
-    ) -> Result<Result<(), Rejection>, CallError> {
+    ) -> Result<Result<Option<Expiry>, Rejection>, CallError> {
         let (slot, mut store, guest) = self.websocket_guest(component).await?;
         guest
             .call_on_connect(&mut store, &info)
@@ -230,6 +230,31 @@ impl Runtime {
         let (slot, mut store, guest) = self.websocket_guest(component).await?;
         guest
             .call_on_message(&mut store, connection, message)
+            .await
+            .map_err(|e| CallError::from_trap(&slot, e))
+    }
+
+    pub async fn ws_start(
+        &self,
+        component: &str,
+        connection: &str,
+        after: u64,
+    ) -> Result<(), CallError> {
+        let (slot, mut store, guest) = self.websocket_guest(component).await?;
+        guest
+            .call_on_start(&mut store, connection, after)
+            .await
+            .map_err(|e| CallError::from_trap(&slot, e))
+    }
+
+    pub async fn ws_alive(
+        &self,
+        component: &str,
+        connections: Vec<String>,
+    ) -> Result<(), CallError> {
+        let (slot, mut store, guest) = self.websocket_guest(component).await?;
+        guest
+            .call_on_alive(&mut store, &connections)
             .await
             .map_err(|e| CallError::from_trap(&slot, e))
     }

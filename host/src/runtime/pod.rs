@@ -23,6 +23,8 @@ pub struct Pod {
     pub front: Arc<Front>,
     pub component: String,
     pub pubsub_name: String,
+    /// For `broadcast` subscriptions (a consumer group per pod).
+    pub broadcast_pubsub_name: String,
     /// `APP_API_TOKEN`: only the sidecar may call the Dapr-facing routes.
     pub app_token: Option<String>,
     /// Failed deliveries per (topic, event id). Dapr retries without limit
@@ -62,9 +64,14 @@ pub fn subscription_list(pod: &Pod) -> Value {
         .topics
         .iter()
         .flat_map(|t| {
+            let pubsub = if t.broadcast {
+                &pod.broadcast_pubsub_name
+            } else {
+                &pod.pubsub_name
+            };
             t.topics.iter().map(move |topic| {
                 json!({
-                    "pubsubname": pod.pubsub_name,
+                    "pubsubname": pubsub,
                     "topic": topic,
                     "route": format!("/events/{topic}"),
                     "deadLetterTopic": t.dead_letter_topic,

@@ -236,3 +236,43 @@ macro_rules! wit_invoke_glue {
         }
     };
 }
+
+/// Defines `mod jobs_glue` with `WitJobs`, the `Jobs` implementation over
+/// the WIT `scheduler` import. Expand `wit_types_glue!()` first; the world
+/// must import `todo:platform/scheduler`.
+#[macro_export]
+// `crate::bindings` deliberately names the *calling* component's bindings.
+#[allow(clippy::crate_in_macro_def)]
+macro_rules! wit_jobs_glue {
+    () => {
+        /// `Jobs` backed by the host's `scheduler` capability.
+        pub(crate) mod jobs_glue {
+            use super::types_glue::error_from_wit;
+            use crate::bindings::todo::platform::scheduler as wit;
+
+            #[derive(Debug, Clone, Copy, Default)]
+            pub struct WitJobs;
+
+            impl $crate::Jobs for WitJobs {
+                fn schedule(
+                    &self,
+                    name: &str,
+                    due_ms: u64,
+                    data: &[u8],
+                ) -> Result<(), $crate::KvError> {
+                    let job = wit::Job {
+                        name: name.to_owned(),
+                        due: due_ms,
+                        repeat: None,
+                        data: data.to_vec(),
+                    };
+                    wit::schedule(&job).map_err(error_from_wit)
+                }
+
+                fn cancel(&self, name: &str) -> Result<(), $crate::KvError> {
+                    wit::cancel(name).map_err(error_from_wit)
+                }
+            }
+        }
+    };
+}

@@ -3,7 +3,7 @@ use todo_domain::topics::event_type;
 use todo_domain::{EventOrigin, MemoryKv};
 
 use super::*;
-use crate::jobs::MemoryJobs;
+use todo_domain::MemoryJobs;
 
 const TASK: &str = "0190aaaa-0000-7000-8000-000000000001";
 const REMINDER: &str = "0190aaaa-0000-7000-8000-0000000000r1";

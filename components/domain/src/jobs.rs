@@ -1,10 +1,10 @@
-//! The scheduler capability as a trait: WIT `scheduler` in the component,
+//! The scheduler capability as a trait: WIT `scheduler` in a component,
 //! an in-memory map in native tests.
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 
-use todo_domain::KvError;
+use crate::kv::KvError;
 
 /// Durable named jobs that fire back into this component.
 pub trait Jobs {

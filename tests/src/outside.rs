@@ -252,16 +252,31 @@ json.dump(out, sys.stdout, default=str)
 
 /// Where Python's `cloudevents` package is installed (outside the clone).
 pub fn python_sdk() -> PathBuf {
+    python_package("py", "cloudevents>=2,<3", "cloudevents.core.bindings.kafka")
+}
+
+/// Where Python's `websockets` package is installed (outside the clone).
+pub fn python_websockets() -> PathBuf {
+    python_package(
+        "py-websockets",
+        "websockets>=13,<17",
+        "websockets.asyncio.client",
+    )
+}
+
+/// A directory under the stack cache (`dir`) from which `module` imports,
+/// installing `spec` from PyPI there on first use.
+fn python_package(dir: &str, spec: &str, module: &str) -> PathBuf {
     let cache = std::env::var_os("TODO_STACK_CACHE")
         .map(PathBuf::from)
         .unwrap_or_else(|| {
             PathBuf::from(std::env::var_os("HOME").expect("HOME is set")).join(".cache/todo-stack")
         });
-    let dir = cache.join("py");
+    let dir = cache.join(dir);
     let importable = |dir: &Path| {
         Command::new("python3")
             .env("PYTHONPATH", dir)
-            .args(["-c", "import cloudevents.core.bindings.kafka"])
+            .args(["-c", &format!("import {module}")])
             .stderr(Stdio::null())
             .status()
             .is_ok_and(|s| s.success())
@@ -278,10 +293,10 @@ pub fn python_sdk() -> PathBuf {
                 "--target",
             ])
             .arg(&dir)
-            .arg("cloudevents>=2,<3"));
+            .arg(spec));
         assert!(
             importable(&dir),
-            "cloudevents is not importable from {}",
+            "{module} is not importable from {}",
             dir.display()
         );
     }

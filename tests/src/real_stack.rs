@@ -535,7 +535,13 @@ impl Stack for RealStack {
 
     fn url(&self, path: &str) -> String {
         let component = route(&self.routes, path).unwrap_or_else(|| panic!("no route for {path}"));
-        let pod = &self.pods[self.pod(component)];
+        // The first replica whose host runs, as a Service routes around a
+        // dead pod.
+        let pod = self
+            .pods
+            .iter()
+            .find(|p| p.component == component && p.host.is_some())
+            .unwrap_or(&self.pods[self.pod(component)]);
         format!("http://127.0.0.1:{}{path}", pod.app_port)
     }
 

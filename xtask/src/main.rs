@@ -56,17 +56,25 @@ fn main() -> Result<()> {
         "bench" => {
             build_components(&root)?;
             build_fixtures(&root)?;
-            let mut args = vec![
-                "run",
-                "--release",
-                "-p",
-                "todo-host",
-                "--bin",
-                "todo-bench",
-                "--",
-            ];
-            args.extend(rest.iter().map(String::as_str));
-            cargo(&args)
+            let rest: Vec<&str> = rest.iter().map(String::as_str).collect();
+            let only = only_of(&rest);
+            if only != Some("realtime") {
+                let mut args = vec![
+                    "run",
+                    "--release",
+                    "-p",
+                    "todo-host",
+                    "--bin",
+                    "todo-bench",
+                    "--",
+                ];
+                args.extend(rest.iter().copied());
+                cargo(&args)?;
+            }
+            if only.is_none() || only == Some("realtime") {
+                bench_realtime(&root, &rest)?;
+            }
+            Ok(())
         }
         _ => bail!("usage: cargo xtask <build|up|test|bench> [args]"),
     }
@@ -143,6 +151,54 @@ fn run_counting(cmd: &mut Command) -> Result<()> {
     Ok(())
 }
 
+/// `--only <part>` of a bench command line.
+fn only_of<'a>(args: &[&'a str]) -> Option<&'a str> {
+    args.windows(2).find(|w| w[0] == "--only").map(|w| w[1])
+}
+
+/// The arguments without `--only <part>` (the realtime bench is one part).
+fn without_only<'a>(args: &[&'a str]) -> Vec<&'a str> {
+    let mut out = Vec::new();
+    let mut skip = false;
+    for a in args {
+        if skip {
+            skip = false;
+        } else if *a == "--only" {
+            skip = true;
+        } else {
+            out.push(*a);
+        }
+    }
+    out
+}
+
+/// The real-time benchmark (tests/src/bin/todo-realtime-bench) against the
+/// release `todo-host up`.
+fn bench_realtime(root: &Path, args: &[&str]) -> Result<()> {
+    cargo(&[
+        "build",
+        "--release",
+        "-p",
+        "todo-host",
+        "--bin",
+        "todo-host",
+    ])?;
+    cargo(&[
+        "build",
+        "--release",
+        "-p",
+        "todo-tests",
+        "--bin",
+        "todo-realtime-bench",
+    ])?;
+    let release = target_dir()?.join("release");
+    let mut cmd = Command::new(release.join("todo-realtime-bench"));
+    cmd.args(without_only(args))
+        .env("TODO_HOST_BIN", release.join("todo-host"))
+        .env("TODO_BUILD_DIR", root.join("build"));
+    run(&mut cmd)
+}
+
 /// The real-stack benchmark: the release host and bench driver are built
 /// before the shared servers start, so compiling does not compete with
 /// them; the driver (tests/src/bin/todo-real-bench) starts the pods.
@@ -168,16 +224,41 @@ fn bench_real(root: &Path, args: &[&str]) -> Result<()> {
     if args.iter().any(|a| *a == "--help" || *a == "-h") {
         return run(Command::new(release.join("todo-real-bench")).args(args));
     }
+    let only = only_of(args);
+    if only == Some("realtime") {
+        cargo(&[
+            "build",
+            "--release",
+            "-p",
+            "todo-tests",
+            "--bin",
+            "todo-realtime-bench",
+        ])?;
+    }
     let started = std::time::Instant::now();
     let infra = stack::Infra::start(root)?;
-    let mut cmd = Command::new(release.join("todo-real-bench"));
-    cmd.args(args)
-        .env("TODO_HOST_BIN", release.join("todo-host"))
-        .env("TODO_BUILD_DIR", root.join("build"));
-    for (k, v) in &infra.env {
-        cmd.env(k, v);
+    let mut result = Ok(());
+    if only != Some("realtime") {
+        let mut cmd = Command::new(release.join("todo-real-bench"));
+        cmd.args(args)
+            .env("TODO_HOST_BIN", release.join("todo-host"))
+            .env("TODO_BUILD_DIR", root.join("build"));
+        for (k, v) in &infra.env {
+            cmd.env(k, v);
+        }
+        result = run(&mut cmd);
     }
-    let result = run(&mut cmd);
+    if result.is_ok() && (only.is_none() || only == Some("realtime")) {
+        let mut cmd = Command::new(release.join("todo-realtime-bench"));
+        cmd.args(without_only(args))
+            .arg("--real")
+            .env("TODO_HOST_BIN", release.join("todo-host"))
+            .env("TODO_BUILD_DIR", root.join("build"));
+        for (k, v) in &infra.env {
+            cmd.env(k, v);
+        }
+        result = run(&mut cmd);
+    }
     drop(infra);
     eprintln!(
         "xtask: real-stack bench took {:.0} s (servers included)",

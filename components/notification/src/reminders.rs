@@ -96,6 +96,8 @@ pub fn on_event(
     match event.ty.as_str() {
         event_type::REMINDER_SCHEDULED => scheduled(kv, jobs, event),
         event_type::REMINDER_CANCELLED => cancelled(kv, jobs, event),
+        event_type::REMINDER_DELIVERED => crate::outcomes::record(kv, event, false),
+        event_type::REMINDER_FAILED => crate::outcomes::record(kv, event, true),
         _ => Ok(()),
     }
 }

@@ -143,6 +143,28 @@ pub fn unacknowledged(
         .collect())
 }
 
+/// Publishes `event` (through the outbox), then writes the user's
+/// record under its ETag. Not one transaction: the Redis state store
+/// cannot make a guarded write atomic with the outbox's own key. The ids
+/// of what is published here are fixed by (reminder, device), so a
+/// publish repeated after a conflict or a crash is the same event, which
+/// consumers deduplicate; once the record is written, nothing is
+/// published again.
+fn publish_then_write(
+    kv: &impl KeyValue,
+    event: CloudEvent,
+    user: &str,
+    kept: &Kept,
+    etag: Option<String>,
+) -> Result<(), KvError> {
+    let outbox = OutboxEvent {
+        topic: REMINDER_EVENTS.to_owned(),
+        event,
+    };
+    kv.transact(Vec::new(), vec![outbox])?;
+    kv.transact(vec![write_op(user, kept, etag)], Vec::new())
+}
+
 /// What an `ack` did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Ack {
@@ -193,11 +215,7 @@ pub fn ack(
             .build();
         // One per reminder and device, whatever retries happen.
         event.id = format!("delivered.{reminder}.{device}");
-        let outbox = OutboxEvent {
-            topic: REMINDER_EVENTS.to_owned(),
-            event,
-        };
-        kv.transact(vec![write_op(user, &kept, etag)], vec![outbox])?;
+        publish_then_write(kv, event, user, &kept, etag)?;
         Ok(Ack::Delivered)
     })
 }
@@ -238,11 +256,7 @@ pub fn deadline(
             .map_err(|e| KvError::Invalid(e.to_string()))?
             .build();
         event.id = format!("failed.{reminder}");
-        let outbox = OutboxEvent {
-            topic: REMINDER_EVENTS.to_owned(),
-            event,
-        };
-        kv.transact(vec![write_op(user, &kept, etag)], vec![outbox])?;
+        publish_then_write(kv, event, user, &kept, etag)?;
         Ok(true)
     })
 }

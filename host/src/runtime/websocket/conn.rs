@@ -242,3 +242,93 @@ impl Conn {
         self.close.send_replace(Some((code, reason)));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn texts(rx: &mut mpsc::UnboundedReceiver<Outgoing>) -> Vec<String> {
+        let mut out = Vec::new();
+        while let Ok(o) = rx.try_recv() {
+            if let Outgoing::Text { text, .. } = o {
+                out.push(text);
+            }
+        }
+        out
+    }
+
+    fn s(n: u64) -> Option<String> {
+        Some(format!("f{n}"))
+    }
+
+    #[test]
+    fn ordered_frames_wait_for_the_start_then_flow_in_order_once() {
+        let (conn, mut rx, _close) = Conn::new();
+        // Live pushes before the start wait, out of order.
+        conn.send_ordered(12, s(12)).unwrap();
+        conn.send_ordered(11, s(11)).unwrap();
+        conn.start(10, Duration::from_secs(60)).unwrap();
+        // A resume moves the start back; the replay fills in.
+        conn.start(8, Duration::ZERO).unwrap();
+        for n in 9..=12 {
+            conn.send_ordered(n, s(n)).unwrap();
+        }
+        conn.send("plain".into()).unwrap();
+        assert_eq!(texts(&mut rx), ["plain"]);
+        assert_eq!(conn.begin_start(), Some(8));
+        assert!(matches!(
+            conn.start(1, Duration::ZERO),
+            Err(CapError::Conflict(_))
+        ));
+        conn.finish_start().unwrap();
+        assert_eq!(texts(&mut rx), ["f9", "f10", "f11", "f12"]);
+        // Repeats are dropped; a gap waits; an empty position moves on.
+        conn.send_ordered(12, s(12)).unwrap();
+        conn.send_ordered(15, s(15)).unwrap();
+        conn.send_ordered(13, s(13)).unwrap();
+        assert_eq!(texts(&mut rx), ["f13"]);
+        assert!(conn.gap_age().is_some());
+        conn.send_ordered(14, None).unwrap();
+        assert_eq!(texts(&mut rx), ["f15"]);
+        assert!(conn.gap_age().is_none());
+    }
+
+    #[test]
+    fn a_client_not_keeping_up_is_reported_while_a_replay_has_more_room() {
+        let (conn, mut rx, _close) = Conn::new();
+        conn.start(0, Duration::from_secs(60)).unwrap();
+        // A replay larger than the live budget is taken.
+        let big = "x".repeat(QUEUE_BYTES / 4);
+        for n in 1..=8 {
+            conn.send_ordered(n, Some(big.clone())).unwrap();
+        }
+        assert_eq!(conn.begin_start(), Some(0));
+        conn.finish_start().unwrap();
+        // Live frames while nothing is read: the live budget runs out.
+        let mut refused = None;
+        for n in 9..=20 {
+            if let Err(e) = conn.send_ordered(n, Some(big.clone())) {
+                refused = Some((n, e));
+                break;
+            }
+        }
+        let (n, e) = refused.expect("the live budget is bounded");
+        assert_eq!(n, 13, "four live frames of a quarter budget fit");
+        assert!(matches!(e, CapError::Unavailable(_)));
+        // The writer takes frames off: room again.
+        let mut taken = 0;
+        while let Ok(Outgoing::Text { text, replay }) = rx.try_recv() {
+            conn.dequeued(text.len(), replay);
+            taken += 1;
+        }
+        assert_eq!(taken, 12);
+        conn.send_ordered(13, Some(big)).unwrap();
+    }
+
+    #[test]
+    fn close_is_signalled_at_once() {
+        let (conn, _rx, close) = Conn::new();
+        conn.close(4008, "too slow".into());
+        assert_eq!(*close.borrow(), Some((4008, "too slow".to_owned())));
+    }
+}

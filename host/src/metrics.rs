@@ -20,6 +20,9 @@ pub struct Metrics {
     pub handler_seconds: HistogramVec,
     /// From an event's `time` attribute to the end of its handling.
     pub delivery_seconds: HistogramVec,
+    /// WebSocket connections closed by the server, by close code (4008: a
+    /// client too far behind; 4001: credentials expired; 1001: no pongs).
+    pub ws_closed: IntCounterVec,
 }
 
 const LATENCY_BUCKETS: &[f64] = &[
@@ -69,6 +72,11 @@ pub static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
             "delivery_seconds",
             "From an event's time attribute to the end of its handling",
             &["component", "topic"],
+        ),
+        ws_closed: counter(
+            "ws_closed_total",
+            "WebSocket connections closed by the server",
+            &["component", "code"],
         ),
         registry,
     }

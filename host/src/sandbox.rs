@@ -44,6 +44,9 @@ fn base_config() -> Config {
     config
 }
 
+/// Bytes of each linear memory reset with memset rather than madvise.
+const KEEP_RESIDENT: usize = 128 << 10;
+
 /// Builds the engine. The pooling allocator needs a large virtual address
 /// reservation; where that is refused (ulimit -v, small VMs) the host falls
 /// back to on-demand allocation instead of refusing to start.
@@ -57,7 +60,14 @@ pub fn build_engine() -> anyhow::Result<Engine> {
         .max_memories_per_component(8)
         .max_tables_per_component(32)
         .max_memory_size(MAX_MEMORY)
-        .max_unused_warm_slots(200);
+        .max_unused_warm_slots(200)
+        // A fresh instance per event: resetting a slot with memset keeps
+        // its pages mapped, where madvise would unmap them (a TLB
+        // shootdown across cores) only for the next instance to fault
+        // them back in; measured with `cargo xtask bench --only realtime`.
+        .linear_memory_keep_resident(KEEP_RESIDENT)
+        .table_keep_resident(64 << 10)
+        .decommit_batch_size(16);
     let mut pooled = base_config();
     pooled.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
     match Engine::new(&pooled) {

@@ -190,3 +190,40 @@ pub async fn ticket(stack: &dyn Stack, session: &Session) -> String {
     let body: Value = resp.json().await.expect("ticket JSON");
     body["ticket"].as_str().expect("a ticket").to_owned()
 }
+
+// ------------------------------------------------------------ scenarios
+
+/// Signing key of the scenarios' stacks (they mint expiring tokens).
+pub const KEY: &str = "realtime-scenarios-signing-key-0123456789abcdef";
+/// The scenarios' host settings: a signing key they hold too, and short
+/// timeouts so they see them pass.
+pub const ENV: [(&str, &str); 4] = [
+    ("TODO_SECRET_AUTH_SIGNING_KEY", KEY),
+    ("TODO_VARIABLE_REMINDER_ACK_TIMEOUT_SECONDS", "4"),
+    ("TODO_VARIABLE_CONNECTION_TTL_SECONDS", "3"),
+    ("TODO_WS_PING_INTERVAL_MS", "500"),
+];
+
+pub fn event_of(frame: &Value) -> (&str, &str) {
+    (
+        frame["event"]["type"].as_str().unwrap_or_default(),
+        frame["event"]["subject"].as_str().unwrap_or_default(),
+    )
+}
+
+pub fn cursor_of(frame: &Value) -> u64 {
+    frame["cursor"].as_str().unwrap().parse().unwrap()
+}
+
+/// Reads `n` event frames: their (type, subject), checking the cursors
+/// follow each other from `after`.
+pub async fn events(client: &mut Client, after: u64, n: usize) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for i in 0..n {
+        let frame = client.next_event().await;
+        assert_eq!(cursor_of(&frame), after + 1 + i as u64, "{frame}");
+        let (ty, subject) = event_of(&frame);
+        out.push((ty.to_owned(), subject.to_owned()));
+    }
+    out
+}

@@ -9,44 +9,11 @@ use std::time::Duration;
 
 use chrono::{SecondsFormat, Utc};
 use serde_json::{Value, json};
-use todo_tests::account::sign_up;
+use todo_tests::account::{Session, sign_up};
 use todo_tests::api::{Api, WAIT};
 use todo_tests::eventually;
-use todo_tests::realtime::{Auth, Client, End, ticket};
-use todo_tests::stack::stacks_with_env;
-
-const KEY: &str = "realtime-scenarios-signing-key-0123456789abcdef";
-/// Short timeouts so the scenarios see them pass.
-const ENV: [(&str, &str); 4] = [
-    ("TODO_SECRET_AUTH_SIGNING_KEY", KEY),
-    ("TODO_VARIABLE_REMINDER_ACK_TIMEOUT_SECONDS", "4"),
-    ("TODO_VARIABLE_CONNECTION_TTL_SECONDS", "3"),
-    ("TODO_WS_PING_INTERVAL_MS", "500"),
-];
-
-fn event_of(frame: &Value) -> (&str, &str) {
-    (
-        frame["event"]["type"].as_str().unwrap_or_default(),
-        frame["event"]["subject"].as_str().unwrap_or_default(),
-    )
-}
-
-fn cursor_of(frame: &Value) -> u64 {
-    frame["cursor"].as_str().unwrap().parse().unwrap()
-}
-
-/// Reads `n` event frames: their (type, subject), checking the cursors
-/// follow each other from `after`.
-async fn events(client: &mut Client, after: u64, n: usize) -> Vec<(String, String)> {
-    let mut out = Vec::new();
-    for i in 0..n {
-        let frame = client.next_event().await;
-        assert_eq!(cursor_of(&frame), after + 1 + i as u64, "{frame}");
-        let (ty, subject) = event_of(&frame);
-        out.push((ty.to_owned(), subject.to_owned()));
-    }
-    out
-}
+use todo_tests::realtime::{Auth, Client, ENV, End, KEY, cursor_of, event_of, events, ticket};
+use todo_tests::stack::{Stack, stacks_with_env};
 
 /// Creates, updates, completes and deletes a task; its id and the event
 /// types that makes.
@@ -316,49 +283,67 @@ async fn bad_credentials_are_refused_and_an_expiring_token_closes_with_4001() {
     }
 }
 
+/// Connects to `url` with a tiny receive window and never reads a byte
+/// (nor answers a ping).
+async fn stuck_client(url: &str) -> tokio_tungstenite::WebSocketStream<tokio::net::TcpStream> {
+    let addr = url
+        .trim_start_matches("ws://")
+        .split('/')
+        .next()
+        .unwrap()
+        .to_owned();
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let tcp = socket.connect(addr.parse().unwrap()).await.unwrap();
+    tokio_tungstenite::client_async(url, tcp).await.unwrap().0
+}
+
+/// `session`'s live connections.
+async fn connections(stack: &dyn Stack, session: &Session) -> Vec<Value> {
+    let body: Value = session
+        .http
+        .get(stack.url("/api/realtime/connections"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    body["connections"].as_array().unwrap().clone()
+}
+
+/// The devices of `session`'s live connections.
+async fn devices(stack: &dyn Stack, session: &Session) -> Vec<String> {
+    let list = connections(stack, session).await;
+    list.iter()
+        .map(|c| c["device"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// Connections closed with `code` by websocket replica 0 so far.
+async fn closed_with(stack: &dyn Stack, code: u16) -> u64 {
+    let url = stack.ws_url(0, "/metrics").replacen("ws://", "http://", 1);
+    let text = reqwest::get(url).await.unwrap().text().await.unwrap();
+    let series = format!("todo_ws_closed_total{{code=\"{code}\",component=\"websocket\"}}");
+    text.lines()
+        .find_map(|l| l.strip_prefix(&series))
+        .map_or(0, |v| v.trim().parse().unwrap())
+}
+
 #[tokio::test(flavor = "multi_thread")]
-async fn a_client_that_never_reads_is_dropped_without_stalling_the_others() {
-    for stack in stacks_with_env(&ENV) {
+async fn a_client_that_never_reads_is_closed_with_4008_without_stalling_the_others() {
+    // Pings at their default interval (20 s): only the queue bound can
+    // drop the client within this test.
+    for stack in stacks_with_env(&ENV[..1]) {
         let stack = &*stack;
         let session = sign_up(stack).await;
         let mut reader = Client::open(stack, &session, 0, "reader", None).await;
-        // A client with a tiny receive window that never reads a byte.
-        let url = stack.ws_url(
-            0,
-            &format!("/ws?device=stuck&ticket={}", ticket(stack, &session).await),
-        );
-        let addr = url
-            .trim_start_matches("ws://")
-            .split('/')
-            .next()
-            .unwrap()
-            .to_owned();
-        let socket = tokio::net::TcpSocket::new_v4().unwrap();
-        socket.set_recv_buffer_size(4096).unwrap();
-        let tcp = socket.connect(addr.parse().unwrap()).await.unwrap();
-        let (_stuck, _) = tokio_tungstenite::client_async(url.as_str(), tcp)
-            .await
-            .unwrap();
+        let before = closed_with(stack, 4008).await;
+        let t = ticket(stack, &session).await;
+        let _stuck = stuck_client(&stack.ws_url(0, &format!("/ws?device=stuck&ticket={t}"))).await;
+        assert!(devices(stack, &session).await.contains(&"stuck".to_owned()));
 
         let api = Api::new(stack, session.clone());
-        let connections = || async {
-            let body: Value = session
-                .http
-                .get(stack.url("/api/realtime/connections"))
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
-            body["connections"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|c| c["device"].as_str().unwrap().to_owned())
-                .collect::<Vec<_>>()
-        };
-        assert!(connections().await.contains(&"stuck".to_owned()));
         let big = "x".repeat(10_000);
         let n = 160;
         for i in 0..n {
@@ -367,13 +352,55 @@ async fn a_client_that_never_reads_is_dropped_without_stalling_the_others() {
         }
         // The reader got everything, in order.
         assert_eq!(events(&mut reader, 0, n).await.len(), n);
-        // The stuck one was dropped: not tracked any more.
+        // The stuck one was closed for falling behind, and is not tracked.
         eventually(
             &format!("[{}] stuck client dropped", stack.name()),
             WAIT,
-            || async { (!connections().await.contains(&"stuck".to_owned())).then_some(()) },
+            || async {
+                (!devices(stack, &session).await.contains(&"stuck".to_owned())).then_some(())
+            },
         )
         .await;
+        assert_eq!(
+            closed_with(stack, 4008).await,
+            before + 1,
+            "[{}]",
+            stack.name()
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_connection_that_stops_answering_pings_is_closed() {
+    for stack in stacks_with_env(&ENV) {
+        let stack = &*stack;
+        let session = sign_up(stack).await;
+        let before = closed_with(stack, 1001).await;
+        let t = ticket(stack, &session).await;
+        let _silent =
+            stuck_client(&stack.ws_url(0, &format!("/ws?device=silent&ticket={t}"))).await;
+        assert!(
+            devices(stack, &session)
+                .await
+                .contains(&"silent".to_owned())
+        );
+        eventually(
+            &format!("[{}] silent client closed", stack.name()),
+            WAIT,
+            || async {
+                (!devices(stack, &session)
+                    .await
+                    .contains(&"silent".to_owned()))
+                .then_some(())
+            },
+        )
+        .await;
+        assert_eq!(
+            closed_with(stack, 1001).await,
+            before + 1,
+            "[{}]",
+            stack.name()
+        );
     }
 }
 
@@ -419,18 +446,8 @@ async fn killing_the_websocket_host_loses_nothing_and_leaves_no_ghosts() {
             &format!("[{}] no ghost connections", stack.name()),
             WAIT,
             || async {
-                let body: Value = session
-                    .http
-                    .get(stack.url("/api/realtime/connections"))
-                    .send()
+                let ids: Vec<Value> = connections(&*stack, &session)
                     .await
-                    .unwrap()
-                    .json()
-                    .await
-                    .unwrap();
-                let ids: Vec<Value> = body["connections"]
-                    .as_array()
-                    .unwrap()
                     .iter()
                     .map(|c| c["id"].clone())
                     .collect();
@@ -439,106 +456,5 @@ async fn killing_the_websocket_host_loses_nothing_and_leaves_no_ghosts() {
         )
         .await;
         stack.revive_websocket(0).unwrap();
-    }
-}
-
-/// The client's next line of output.
-async fn next_line(rx: &mut tokio::sync::mpsc::UnboundedReceiver<String>) -> String {
-    tokio::time::timeout(Duration::from_secs(60), rx.recv())
-        .await
-        .expect("the client prints in time")
-        .expect("the client is running")
-}
-
-/// A client no one here wrote: Python's `websockets`, with a ticket.
-const PYTHON_CLIENT: &str = r#"
-import asyncio, json, sys
-from websockets.asyncio.client import connect
-from websockets.exceptions import InvalidStatus
-
-url, ticket, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
-
-async def main():
-    async with connect(f"{url}&ticket={ticket}") as ws:
-        hello = json.loads(await ws.recv())
-        await ws.send(json.dumps({"type": "resume", "cursor": hello["cursor"]}))
-        print("connected", flush=True)
-        got = 0
-        while got < n:
-            frame = json.loads(await asyncio.wait_for(ws.recv(), 60))
-            if frame["type"] == "event":
-                print(json.dumps(frame), flush=True)
-                got += 1
-    try:
-        async with connect(f"{url}&ticket={ticket}"):
-            print("reused ticket accepted", flush=True)
-    except InvalidStatus as e:
-        print(f"refused {e.response.status_code}", flush=True)
-
-asyncio.run(main())
-"#;
-
-#[tokio::test(flavor = "multi_thread")]
-async fn python_websockets_receives_the_changes_and_cannot_reuse_its_ticket() {
-    use std::io::BufRead as _;
-    let packages = todo_tests::outside::blocking(todo_tests::outside::python_websockets).await;
-    let scratch = todo_tests::Scratch::new();
-    let script = scratch.write("client.py", PYTHON_CLIENT);
-    for stack in stacks_with_env(&ENV) {
-        let stack = &*stack;
-        let session = sign_up(stack).await;
-        let t = ticket(stack, &session).await;
-        let url = stack.ws_url(1, "/ws?device=python");
-        let mut child = std::process::Command::new("python3")
-            .env("PYTHONPATH", &packages)
-            .arg(&script)
-            .args([&url, &t, "3"])
-            .stdout(std::process::Stdio::piped())
-            .spawn()
-            .expect("python3 runs");
-        let stdout = child.stdout.take().unwrap();
-        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-        std::thread::spawn(move || {
-            for line in std::io::BufReader::new(stdout)
-                .lines()
-                .map_while(Result::ok)
-            {
-                let _ = tx.send(line);
-            }
-        });
-        assert_eq!(next_line(&mut rx).await, "connected");
-        let api = Api::new(stack, session);
-        let task = api.create(&json!({"title": "from rust"})).await;
-        let id = task["id"].as_str().unwrap();
-        assert_eq!(
-            api.post(&format!("/api/tasks/{id}/complete"), &json!({}))
-                .await
-                .status,
-            200
-        );
-        assert_eq!(
-            api.call("DELETE", &format!("/api/tasks/{id}"), None, &[])
-                .await
-                .status,
-            204
-        );
-        let mut types = Vec::new();
-        for _ in 0..3 {
-            let frame: Value = serde_json::from_str(&next_line(&mut rx).await).unwrap();
-            assert_eq!(event_of(&frame).1, id);
-            types.push(event_of(&frame).0.to_owned());
-        }
-        assert_eq!(
-            types,
-            [
-                "com.todo.task.created.v1",
-                "com.todo.task.completed.v1",
-                "com.todo.task.deleted.v1"
-            ],
-            "[{}]",
-            stack.name()
-        );
-        assert_eq!(next_line(&mut rx).await, "refused 401");
-        assert!(child.wait().unwrap().success());
     }
 }

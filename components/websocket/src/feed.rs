@@ -8,8 +8,10 @@
 //!   slot [`WINDOW`] positions back is deleted when a new one is claimed.
 //! - `feed:<u>:seen:<event id>` = the position an event holds, so a
 //!   redelivery, or the replica that did not log it, finds it.
-//! - `feed:<u>:head` = a hint of the last position; the truth is the
-//!   last slot present (slots are dense, so a forward scan finds it).
+//! - `feed:<u>:head` = a hint of the last position, written every
+//!   [`HEAD_EVERY`] positions (with the trimming): the truth is the last
+//!   slot present, which slots being dense a forward scan finds in one
+//!   bulk read. Appending costs two single-key writes.
 //!
 //! Appending claims the next free slot with a create-only write of that
 //! one key, then records the event's position with a create-only write
@@ -28,6 +30,9 @@ pub const WINDOW: u64 = 10_000;
 pub const TTL_SECONDS: u32 = 30 * 24 * 60 * 60;
 /// Slots read per bulk get when scanning or replaying.
 const CHUNK: u64 = 128;
+/// The head hint is written (and the window trimmed) every this many
+/// positions.
+pub const HEAD_EVERY: u64 = 32;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct Slot {
@@ -84,7 +89,14 @@ pub fn append(
     if let Some(seq) = seen.and_then(|(v, _)| number(&v)) {
         return Ok(Appended { seq, skipped: None });
     }
-    let mut seq = head.and_then(|(v, _)| number(&v)).unwrap_or(0) + 1;
+    let hint = head.and_then(|(v, _)| number(&v)).unwrap_or(0);
+    // Another replica may have logged it past the hint and not yet
+    // recorded its position.
+    let (last, found) = scan(kv, user, hint, HEAD_EVERY + 8, Some(id))?;
+    if let Some(seq) = found {
+        return Ok(Appended { seq, skipped: None });
+    }
+    let mut seq = last + 1;
     let claimed = Slot {
         id: id.to_owned(),
         event: Some(event.clone()),
@@ -134,34 +146,57 @@ pub fn append(
             skipped: Some(lost),
         });
     }
-    let mut ops = vec![Op::set(head_key(user), seq.to_string(), None)];
-    if seq > WINDOW {
-        ops.push(Op::delete(slot_key(user, seq - WINDOW), None));
+    if seq % HEAD_EVERY == 0 {
+        let mut ops = vec![Op::set(head_key(user), seq.to_string(), None)];
+        let trimmed = seq.saturating_sub(WINDOW);
+        for old in trimmed.saturating_sub(HEAD_EVERY - 1).max(1)..=trimmed {
+            ops.push(Op::delete(slot_key(user, old), None));
+        }
+        kv.transact(ops, Vec::new())?;
     }
-    kv.transact(ops, Vec::new())?;
     Ok(Appended { seq, skipped: None })
+}
+
+/// The last slot present from `hint` on, reading `chunk` slots at a time,
+/// and where event `id` is if one of those slots holds it.
+fn scan(
+    kv: &impl KeyValue,
+    user: &str,
+    hint: u64,
+    chunk: u64,
+    id: Option<&str>,
+) -> Result<(u64, Option<u64>), KvError> {
+    let mut last = hint;
+    let mut found = None;
+    loop {
+        let keys: Vec<String> = (last + 1..=last + chunk)
+            .map(|n| slot_key(user, n))
+            .collect();
+        let mut present = 0;
+        for value in kv.get_bulk(&keys)? {
+            let Some((bytes, _)) = value else { break };
+            present += 1;
+            if let Some(id) = id {
+                let s = slot(&bytes)?;
+                if s.id == id && s.event.is_some() {
+                    found = Some(last + present);
+                }
+            }
+        }
+        last += present;
+        if present < chunk {
+            return Ok((last, found));
+        }
+    }
 }
 
 /// The last position of `user`'s feed (0 when empty).
 pub fn head(kv: &impl KeyValue, user: &str) -> Result<u64, KvError> {
-    let mut last = kv
+    let hint = kv
         .get(&head_key(user))?
         .and_then(|(v, _)| number(&v))
         .unwrap_or(0);
-    loop {
-        let keys: Vec<String> = (last + 1..=last + CHUNK)
-            .map(|n| slot_key(user, n))
-            .collect();
-        let present = kv
-            .get_bulk(&keys)?
-            .iter()
-            .take_while(|s| s.is_some())
-            .count() as u64;
-        last += present;
-        if present < CHUNK {
-            return Ok(last);
-        }
-    }
+    Ok(scan(kv, user, hint, CHUNK, None)?.0)
 }
 
 /// What a client resuming after a cursor gets.
@@ -324,7 +359,8 @@ mod tests {
         assert_eq!(events(after(&kv, "u", 0).unwrap()), [1, 2, 3]);
         // A cursor from the future (another deployment, a reset store).
         assert_eq!(after(&kv, "u", 9).unwrap(), Replay::Resync { head: 3 });
-        // Trimmed: position 1 and 2 gone.
+        // Trimmed: position 1 and 2 gone (trimming writes the head hint).
+        kv.set("feed:u:head", b"3", SetOptions::default()).unwrap();
         kv.delete("feed:u:1", None).unwrap();
         kv.delete("feed:u:2", None).unwrap();
         assert_eq!(events(after(&kv, "u", 2).unwrap()), [3]);
@@ -354,15 +390,27 @@ mod tests {
             SetOptions::default(),
         )
         .unwrap();
-        append(&kv, "u", "x1", &ev(1)).unwrap();
-        append(&kv, "u", "x2", &ev(2)).unwrap();
-        assert!(kv.get("feed:u:1").unwrap().is_none());
-        assert!(kv.get("feed:u:2").unwrap().is_none());
-        assert!(kv.get("feed:u:3").unwrap().is_some());
+        // Up to the second multiple of HEAD_EVERY past the window.
+        let last = (WINDOW / HEAD_EVERY + 2) * HEAD_EVERY;
+        for n in WINDOW + 1..=last {
+            append(&kv, "u", &format!("x{n}"), &ev(n as u32)).unwrap();
+        }
+        let trimmed = last - WINDOW;
+        for n in 1..=trimmed {
+            assert!(kv.get(&slot_key("u", n)).unwrap().is_none(), "{n}");
+        }
+        assert!(kv.get(&slot_key("u", trimmed + 1)).unwrap().is_some());
         assert_eq!(
-            after(&kv, "u", 1).unwrap(),
-            Replay::Resync { head: WINDOW + 2 }
+            kv.get(&head_key("u")).unwrap().unwrap().0,
+            last.to_string().as_bytes()
         );
-        assert_eq!(events(after(&kv, "u", 2).unwrap()).len(), WINDOW as usize);
+        assert_eq!(
+            after(&kv, "u", trimmed - 1).unwrap(),
+            Replay::Resync { head: last }
+        );
+        assert_eq!(
+            events(after(&kv, "u", trimmed).unwrap()).len(),
+            WINDOW as usize
+        );
     }
 }

@@ -67,6 +67,7 @@ struct Ordered {
 }
 
 pub struct Conn {
+    component: String,
     tx: mpsc::UnboundedSender<Outgoing>,
     ordered: Mutex<Ordered>,
     close: watch::Sender<Option<(u16, String)>>,
@@ -79,10 +80,11 @@ fn slow() -> CapError {
 }
 
 impl Conn {
-    pub fn new() -> (Self, mpsc::UnboundedReceiver<Outgoing>, CloseSignal) {
+    pub fn new(component: &str) -> (Self, mpsc::UnboundedReceiver<Outgoing>, CloseSignal) {
         let (tx, rx) = mpsc::unbounded_channel();
         let (close, close_rx) = watch::channel(None);
         let conn = Conn {
+            component: component.to_owned(),
             tx,
             ordered: Mutex::new(Ordered {
                 phase: Phase::Unset,
@@ -238,8 +240,21 @@ impl Conn {
         self.lock().gap_since.map(|t| t.elapsed())
     }
 
+    /// Requests the close (the first request wins) and counts it.
     pub fn close(&self, code: u16, reason: String) {
-        self.close.send_replace(Some((code, reason)));
+        let first = self.close.send_if_modified(|current| {
+            if current.is_some() {
+                return false;
+            }
+            *current = Some((code, reason));
+            true
+        });
+        if first {
+            crate::metrics::METRICS
+                .ws_closed
+                .with_label_values(&[self.component.as_str(), &code.to_string()])
+                .inc();
+        }
     }
 }
 
@@ -263,7 +278,7 @@ mod tests {
 
     #[test]
     fn ordered_frames_wait_for_the_start_then_flow_in_order_once() {
-        let (conn, mut rx, _close) = Conn::new();
+        let (conn, mut rx, _close) = Conn::new("test");
         // Live pushes before the start wait, out of order.
         conn.send_ordered(12, s(12)).unwrap();
         conn.send_ordered(11, s(11)).unwrap();
@@ -295,7 +310,7 @@ mod tests {
 
     #[test]
     fn a_client_not_keeping_up_is_reported_while_a_replay_has_more_room() {
-        let (conn, mut rx, _close) = Conn::new();
+        let (conn, mut rx, _close) = Conn::new("test");
         conn.start(0, Duration::from_secs(60)).unwrap();
         // A replay larger than the live budget is taken.
         let big = "x".repeat(QUEUE_BYTES / 4);
@@ -327,7 +342,7 @@ mod tests {
 
     #[test]
     fn close_is_signalled_at_once() {
-        let (conn, _rx, close) = Conn::new();
+        let (conn, _rx, close) = Conn::new("test");
         conn.close(4008, "too slow".into());
         assert_eq!(*close.borrow(), Some((4008, "too slow".to_owned())));
     }

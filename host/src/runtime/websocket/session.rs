@@ -56,7 +56,7 @@ pub async fn upgrade(
     let id = uuid::Uuid::now_v7().to_string();
     // Registered before on-connect so the component may already send
     // while accepting.
-    let (conn, outgoing, close) = Conn::new();
+    let (conn, outgoing, close) = Conn::new(&component);
     let conn = Arc::new(conn);
     runtime.sockets.register(&id, &component, conn.clone());
     let info = ConnectInfo {

@@ -215,6 +215,44 @@ async fn create(
     Ok((body["id"].as_str().context("an id")?.to_owned(), at))
 }
 
+/// Where the host's time went: calls and time in each component's
+/// handlers over the whole run (its Prometheus histograms).
+async fn handler_time(metrics_url: &str) -> Result<()> {
+    let text = reqwest::get(metrics_url).await?.text().await?;
+    let mut rows: HashMap<String, (f64, f64)> = HashMap::new();
+    for line in text.lines() {
+        let (name, value) = match line.rsplit_once(' ') {
+            Some(p) => p,
+            None => continue,
+        };
+        let value: f64 = value.parse().unwrap_or(0.0);
+        let field = if name.starts_with("todo_handler_seconds_sum{") {
+            0
+        } else if name.starts_with("todo_handler_seconds_count{") {
+            1
+        } else {
+            continue;
+        };
+        let labels = &name[name.find('{').unwrap_or(0)..];
+        let row = rows.entry(labels.to_owned()).or_default();
+        if field == 0 {
+            row.0 = value;
+        } else {
+            row.1 = value;
+        }
+    }
+    let mut rows: Vec<_> = rows.into_iter().collect();
+    rows.sort_by(|a, b| b.1.0.total_cmp(&a.1.0));
+    println!("  time in component handlers over the run (host metrics):");
+    for (labels, (sum, count)) in rows {
+        println!(
+            "    {labels:<48} {count:>8.0} calls  {sum:7.2} s  mean {:6.3} ms",
+            sum / count.max(1.0) * 1e3
+        );
+    }
+    Ok(())
+}
+
 fn print(label: &str, f: &Figures) {
     println!(
         "  {label:<28} {:7.0}/s offered  frames {:>7}/{:<7} lost {:>5}  p50 {:7.2} ms  p99 {:7.2} ms  max {:7.2} ms",
@@ -262,7 +300,9 @@ async fn main() -> Result<()> {
         f
     } else {
         let stack = tokio::task::block_in_place(InProcess::start)?;
-        product(&stack, &load).await?
+        let f = product(&stack, &load).await?;
+        handler_time(&stack.url("/metrics")).await?;
+        f
     };
     print("product (REST -> frame)", &figures);
     print("bare axum broadcast", &base);

@@ -172,30 +172,28 @@ fn without_only<'a>(args: &[&'a str]) -> Vec<&'a str> {
     out
 }
 
+/// `cargo build --release -p <package> --bin <bin>`.
+fn build_release(package: &str, bin: &str) -> Result<()> {
+    cargo(&["build", "--release", "-p", package, "--bin", bin])
+}
+
+/// A release bench driver, told where the release host and the built
+/// components are.
+fn bench_command(root: &Path, bin: &str) -> Result<Command> {
+    let release = target_dir()?.join("release");
+    let mut cmd = Command::new(release.join(bin));
+    cmd.env("TODO_HOST_BIN", release.join("todo-host"))
+        .env("TODO_BUILD_DIR", root.join("build"));
+    Ok(cmd)
+}
+
 /// The real-time benchmark (tests/src/bin/todo-realtime-bench) against the
 /// release `todo-host up`.
 fn bench_realtime(root: &Path, args: &[&str]) -> Result<()> {
-    cargo(&[
-        "build",
-        "--release",
-        "-p",
-        "todo-host",
-        "--bin",
-        "todo-host",
-    ])?;
-    cargo(&[
-        "build",
-        "--release",
-        "-p",
-        "todo-tests",
-        "--bin",
-        "todo-realtime-bench",
-    ])?;
-    let release = target_dir()?.join("release");
-    let mut cmd = Command::new(release.join("todo-realtime-bench"));
-    cmd.args(without_only(args))
-        .env("TODO_HOST_BIN", release.join("todo-host"))
-        .env("TODO_BUILD_DIR", root.join("build"));
+    build_release("todo-host", "todo-host")?;
+    build_release("todo-tests", "todo-realtime-bench")?;
+    let mut cmd = bench_command(root, "todo-realtime-bench")?;
+    cmd.args(without_only(args));
     run(&mut cmd)
 }
 
@@ -204,56 +202,32 @@ fn bench_realtime(root: &Path, args: &[&str]) -> Result<()> {
 /// them; the driver (tests/src/bin/todo-real-bench) starts the pods.
 fn bench_real(root: &Path, args: &[&str]) -> Result<()> {
     build_fixtures(root)?;
-    cargo(&[
-        "build",
-        "--release",
-        "-p",
-        "todo-host",
-        "--bin",
-        "todo-host",
-    ])?;
-    cargo(&[
-        "build",
-        "--release",
-        "-p",
-        "todo-tests",
-        "--bin",
-        "todo-real-bench",
-    ])?;
+    build_release("todo-host", "todo-host")?;
+    build_release("todo-tests", "todo-real-bench")?;
     let release = target_dir()?.join("release");
     if args.iter().any(|a| *a == "--help" || *a == "-h") {
         return run(Command::new(release.join("todo-real-bench")).args(args));
     }
     let only = only_of(args);
-    if only == Some("realtime") {
-        cargo(&[
-            "build",
-            "--release",
-            "-p",
-            "todo-tests",
-            "--bin",
-            "todo-realtime-bench",
-        ])?;
+    if only.is_none() || only == Some("realtime") {
+        // The realtime part runs the product's own components.
+        build_components(root)?;
+        build_release("todo-tests", "todo-realtime-bench")?;
     }
     let started = std::time::Instant::now();
     let infra = stack::Infra::start(root)?;
     let mut result = Ok(());
     if only != Some("realtime") {
-        let mut cmd = Command::new(release.join("todo-real-bench"));
-        cmd.args(args)
-            .env("TODO_HOST_BIN", release.join("todo-host"))
-            .env("TODO_BUILD_DIR", root.join("build"));
+        let mut cmd = bench_command(root, "todo-real-bench")?;
+        cmd.args(args);
         for (k, v) in &infra.env {
             cmd.env(k, v);
         }
         result = run(&mut cmd);
     }
     if result.is_ok() && (only.is_none() || only == Some("realtime")) {
-        let mut cmd = Command::new(release.join("todo-realtime-bench"));
-        cmd.args(without_only(args))
-            .arg("--real")
-            .env("TODO_HOST_BIN", release.join("todo-host"))
-            .env("TODO_BUILD_DIR", root.join("build"));
+        let mut cmd = bench_command(root, "todo-realtime-bench")?;
+        cmd.args(without_only(args)).arg("--real");
         for (k, v) in &infra.env {
             cmd.env(k, v);
         }

@@ -8,6 +8,7 @@ use serde_json::json;
 use todo_domain::{ApiError, KeyValue, Request, Response, Secrets};
 
 use crate::config::Config;
+use crate::rfc3339;
 use crate::{connections, tickets};
 
 pub fn handle(
@@ -18,12 +19,6 @@ pub fn handle(
     now: u64,
 ) -> Response {
     route(kv, secrets, config, req, now).unwrap_or_else(todo_auth::error_response)
-}
-
-fn rfc3339(ms: u64) -> String {
-    chrono::DateTime::<chrono::Utc>::from_timestamp_millis(i64::try_from(ms).unwrap_or(0))
-        .unwrap_or_default()
-        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
 fn route(

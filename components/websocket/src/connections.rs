@@ -122,13 +122,8 @@ pub fn close(kv: &impl KeyValue, id: &str, now: u64, ttl_ms: u64) -> Result<(), 
     kv.delete(&conn_key(id), None)
 }
 
-/// The index key, for callers that read it together with other keys.
-pub fn index_of(user: &str) -> String {
-    index_key(user)
-}
-
 /// The live connections in an index value read by the caller.
-pub fn live_in(bytes: Option<&[u8]>, now: u64, ttl_ms: u64) -> Result<Vec<Entry>, KvError> {
+fn live_in(bytes: Option<&[u8]>, now: u64, ttl_ms: u64) -> Result<Vec<Entry>, KvError> {
     let mut index = decode_index(bytes)?;
     index
         .entries

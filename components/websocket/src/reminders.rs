@@ -8,6 +8,7 @@
 //! reminder no device acknowledged within the configured time publishes
 //! `reminder.failed` (a job per reminder checks).
 
+use crate::rfc3339;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use todo_domain::kv::retry_on_conflict;
@@ -70,12 +71,6 @@ fn ms_of(rfc3339: Option<&str>) -> Option<u64> {
     u64::try_from(t.timestamp_millis()).ok()
 }
 
-fn rfc3339(ms: u64) -> String {
-    chrono::DateTime::<chrono::Utc>::from_timestamp_millis(i64::try_from(ms).unwrap_or(0))
-        .unwrap_or_default()
-        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
-}
-
 /// A `reminder.triggered` event as logged in the feed.
 pub struct Logged<'a> {
     pub seq: u64,
@@ -95,7 +90,6 @@ pub fn record(
     ack_timeout_ms: u64,
 ) -> Result<(), KvError> {
     let Logged { seq, event, json } = *logged;
-    let event_json = json;
     let fired_ms = ms_of(event.time.as_deref()).unwrap_or(now);
     retry_on_conflict(8, || {
         let (mut kept, etag) = read(kv, user)?;
@@ -108,7 +102,7 @@ pub fn record(
             id: event.id.clone(),
             seq,
             fired_ms,
-            event: event_json.clone(),
+            event: json.clone(),
             acked: Vec::new(),
             failed: false,
         });
@@ -141,6 +135,30 @@ pub fn unacknowledged(
         .filter(|p| !p.acked.iter().any(|d| d == device))
         .map(|p| p.event)
         .collect())
+}
+
+/// An event of type `ty` (fixed id `id`) about the fired reminder
+/// `triggered` (its JSON form), in the reminder's correlation.
+fn announce(
+    user: &str,
+    triggered: &Value,
+    ty: &str,
+    id: String,
+    data: &Value,
+) -> Result<CloudEvent, KvError> {
+    let correlation = triggered["correlationid"]
+        .as_str()
+        .or(triggered["id"].as_str())
+        .unwrap_or_default()
+        .to_owned();
+    let mut event = EventOrigin::new(crate::SOURCE, user, correlation)
+        .event(ty)
+        .subject(task_of(triggered))
+        .data(data)
+        .map_err(|e| KvError::Invalid(e.to_string()))?
+        .build();
+    event.id = id;
+    Ok(event)
 }
 
 /// Publishes `event` (through the outbox), then writes the user's
@@ -196,25 +214,15 @@ pub fn ack(
             return Ok(Ack::Again);
         }
         p.acked.push(device.to_owned());
-        let task = task_of(&p.event);
         let data = json!({
             "reminder_event_id": reminder,
-            "task_id": task,
+            "task_id": task_of(&p.event),
             "device": device,
             "delivered_at": rfc3339(now),
         });
-        let correlation = p.event["correlationid"]
-            .as_str()
-            .unwrap_or(reminder)
-            .to_owned();
-        let mut event = EventOrigin::new(crate::SOURCE, user, correlation)
-            .event(event_type::REMINDER_DELIVERED)
-            .subject(&task)
-            .data(&data)
-            .map_err(|e| KvError::Invalid(e.to_string()))?
-            .build();
         // One per reminder and device, whatever retries happen.
-        event.id = format!("delivered.{reminder}.{device}");
+        let id = format!("delivered.{reminder}.{device}");
+        let event = announce(user, &p.event, event_type::REMINDER_DELIVERED, id, &data)?;
         publish_then_write(kv, event, user, &kept, etag)?;
         Ok(Ack::Delivered)
     })
@@ -237,25 +245,15 @@ pub fn deadline(
             return Ok(false);
         }
         p.failed = true;
-        let task = task_of(&p.event);
         let data = json!({
             "reminder_event_id": reminder,
-            "task_id": task,
+            "task_id": task_of(&p.event),
             "title": p.event["data"]["title"],
             "triggered_at": rfc3339(p.fired_ms),
             "ack_timeout_seconds": ack_timeout_ms / 1000,
         });
-        let correlation = p.event["correlationid"]
-            .as_str()
-            .unwrap_or(reminder)
-            .to_owned();
-        let mut event = EventOrigin::new(crate::SOURCE, user, correlation)
-            .event(event_type::REMINDER_FAILED)
-            .subject(&task)
-            .data(&data)
-            .map_err(|e| KvError::Invalid(e.to_string()))?
-            .build();
-        event.id = format!("failed.{reminder}");
+        let id = format!("failed.{reminder}");
+        let event = announce(user, &p.event, event_type::REMINDER_FAILED, id, &data)?;
         publish_then_write(kv, event, user, &kept, etag)?;
         Ok(true)
     })

@@ -16,6 +16,12 @@ const TOPICS: &[&str] = &[
     "dead-letters",
 ];
 
+/// Partitions per topic. Events are keyed by user, so a user's events stay
+/// in order in one partition, while Dapr consumes partitions concurrently
+/// (one at a time within each): with one partition every event of every
+/// user would wait for the one before it.
+const PARTITIONS: &str = "8";
+
 pub struct Infra {
     scripts: PathBuf,
     pub dir: PathBuf,
@@ -62,6 +68,8 @@ impl Infra {
         infra.env.push(("TODO_STACK_KAFKA".into(), kafka));
         let scheduler = run_script(&scripts, "scheduler.sh", &["start", &d("scheduler")])?;
         infra.env.push(("TODO_STACK_SCHEDULER".into(), scheduler));
+        let partitions =
+            std::env::var("TODO_STACK_PARTITIONS").unwrap_or_else(|_| PARTITIONS.into());
         for topic in TOPICS {
             run_script(
                 &scripts,
@@ -74,7 +82,7 @@ impl Infra {
                     "--topic",
                     topic,
                     "--partitions",
-                    "1",
+                    &partitions,
                     "--replication-factor",
                     "1",
                 ],

@@ -225,7 +225,7 @@ async fn create(
 
 /// Where the host's time went: calls and time in each component's
 /// handlers over the whole run (its Prometheus histograms).
-async fn handler_time(metrics_url: &str) -> Result<()> {
+async fn handler_time(pod: &str, metrics_url: &str) -> Result<()> {
     let text = reqwest::get(metrics_url).await?.text().await?;
     let mut rows: HashMap<String, (f64, f64)> = HashMap::new();
     for line in text.lines() {
@@ -251,7 +251,7 @@ async fn handler_time(metrics_url: &str) -> Result<()> {
     }
     let mut rows: Vec<_> = rows.into_iter().collect();
     rows.sort_by(|a, b| b.1.0.total_cmp(&a.1.0));
-    println!("  time in component handlers over the run (host metrics):");
+    println!("  time in component handlers over the run ({pod} metrics):");
     for (labels, (sum, count)) in rows {
         println!(
             "    {labels:<48} {count:>8.0} calls  {sum:7.2} s  mean {:6.3} ms",
@@ -304,12 +304,21 @@ async fn main() -> Result<()> {
             todo_tests::real_stack::RealStack::start(infra, &manifest)
         })?;
         let f = product(&stack, &load).await?;
+        for (component, replica) in [
+            ("chat-api", 0),
+            ("websocket", 0),
+            ("websocket", 1),
+            ("audit", 0),
+        ] {
+            let url = stack.replica_url(component, replica, "/metrics");
+            handler_time(&format!("{component}-{replica}"), &url).await?;
+        }
         tokio::task::block_in_place(|| drop(stack));
         f
     } else {
         let stack = tokio::task::block_in_place(InProcess::start)?;
         let f = product(&stack, &load).await?;
-        handler_time(&stack.url("/metrics")).await?;
+        handler_time("host", &stack.url("/metrics")).await?;
         f
     };
     print("product (REST -> frame)", &figures);

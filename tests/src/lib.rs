@@ -15,6 +15,7 @@ pub mod api;
 pub mod contract;
 pub mod manifest;
 pub mod outside;
+pub mod python;
 pub mod real_stack;
 pub mod realtime;
 pub mod schemathesis;

@@ -12,6 +12,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::manifest::AppManifest;
+pub use crate::python::{python_sdk, python_websockets};
 use crate::real_stack::{DAPR_TOKEN, Infra, RealStack};
 use crate::stack::Stack;
 use crate::{Scratch, eventually, wasm, workspace_root};
@@ -249,59 +250,6 @@ for n, line in enumerate(sys.stdin, 1):
     })
 json.dump(out, sys.stdout, default=str)
 "#;
-
-/// Where Python's `cloudevents` package is installed (outside the clone).
-pub fn python_sdk() -> PathBuf {
-    python_package("py", "cloudevents>=2,<3", "cloudevents.core.bindings.kafka")
-}
-
-/// Where Python's `websockets` package is installed (outside the clone).
-pub fn python_websockets() -> PathBuf {
-    python_package(
-        "py-websockets",
-        "websockets>=13,<17",
-        "websockets.asyncio.client",
-    )
-}
-
-/// A directory under the stack cache (`dir`) from which `module` imports,
-/// installing `spec` from PyPI there on first use.
-fn python_package(dir: &str, spec: &str, module: &str) -> PathBuf {
-    let cache = std::env::var_os("TODO_STACK_CACHE")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(std::env::var_os("HOME").expect("HOME is set")).join(".cache/todo-stack")
-        });
-    let dir = cache.join(dir);
-    let importable = |dir: &Path| {
-        Command::new("python3")
-            .env("PYTHONPATH", dir)
-            .args(["-c", &format!("import {module}")])
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success())
-    };
-    if !importable(&dir) {
-        run(Command::new("python3")
-            .args([
-                "-m",
-                "pip",
-                "install",
-                "--quiet",
-                "--disable-pip-version-check",
-                "--upgrade",
-                "--target",
-            ])
-            .arg(&dir)
-            .arg(spec));
-        assert!(
-            importable(&dir),
-            "{module} is not importable from {}",
-            dir.display()
-        );
-    }
-    dir
-}
 
 /// The records as Python's CloudEvents SDK reads them.
 pub fn validate_with_python_sdk(sdk: &Path, records: &str) -> Vec<Value> {

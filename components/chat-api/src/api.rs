@@ -39,6 +39,9 @@ fn route(
     // No trailing-slash aliases: `/api/tasks/` is the task with an empty
     // id (a 404), so every path names exactly one documented resource.
     let path = req.path.as_str();
+    if path == crate::mcp::ROUTE {
+        return crate::mcp::handle(kv, secrets, req, correlation);
+    }
     if path == crate::series::INSTANCES_ROUTE {
         return crate::series::create_instance(kv, req, correlation);
     }
@@ -53,6 +56,10 @@ fn route(
         };
     }
     let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    if let ["api", "chat", rest @ ..] = segments.as_slice() {
+        let caller = caller(kv, secrets, req, correlation)?;
+        return crate::chat::route(kv, req, &caller, rest);
+    }
     let ["api", "tasks", rest @ ..] = segments.as_slice() else {
         return Err(ApiError::not_found(format!("no route for {}", req.path)));
     };

@@ -93,6 +93,15 @@ impl Idempotency {
         Ok(Some(Ok(resp)))
     }
 
+    /// A key for one step of this request (a chat turn's n-th tool call):
+    /// a retried request replays each step's first response too.
+    pub fn derived(&self, step: &str) -> Idempotency {
+        Idempotency {
+            store_key: format!("{}:{step}", self.store_key),
+            fingerprint: sha256_hex(&[self.fingerprint.as_bytes(), step.as_bytes()]),
+        }
+    }
+
     /// The write that remembers `resp`, for the transaction that acts.
     pub fn remember(&self, resp: &Response) -> Op {
         let record = Record {

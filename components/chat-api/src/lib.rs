@@ -4,14 +4,17 @@
 
 pub mod accounts;
 pub mod api;
+pub mod chat;
 pub mod context;
 pub mod events;
 pub mod idempotency;
 pub mod listing;
+pub mod mcp;
 pub mod occurrences;
 pub mod series;
 pub mod store;
 pub mod tasks;
+pub mod tools;
 
 #[cfg(test)]
 mod api_tests;

@@ -1,0 +1,226 @@
+//! The chat API: `POST /api/chat` runs one turn of the built-in assistant
+//! (its tool calls go through [`crate::tools`], like MCP's), and the
+//! conversations are kept in state.
+
+mod store;
+
+use chrono::Utc;
+use serde_json::{Map, Value, json};
+use todo_assistant::dialogue::{self, Turn, World};
+use todo_assistant::when::Clock;
+use todo_domain::event::now_rfc3339;
+use todo_domain::{ApiError, KeyValue, KvError, Request, Response};
+use uuid::Uuid;
+
+use crate::idempotency::Idempotency;
+use crate::tasks::{Caller, store_error};
+use crate::tools::{self, ToolError};
+
+pub use store::{Conversation, Message};
+
+/// Longest message accepted, in characters.
+pub const MAX_MESSAGE_CHARS: usize = 4000;
+
+pub fn route(
+    kv: &impl KeyValue,
+    req: &Request,
+    caller: &Caller,
+    rest: &[&str],
+) -> Result<Response, ApiError> {
+    match (rest, req.method.as_str()) {
+        ([], "POST") => post(kv, req, caller),
+        ([], m) => Err(ApiError::method_not_allowed(m, &["POST"])),
+        (["conversations"], "GET") => {
+            let list = store::list(kv, caller.user_id()).map_err(ApiError::from)?;
+            Ok(Response::json(200, &json!({ "conversations": list })))
+        }
+        (["conversations", id], "GET") => {
+            match store::load(kv, caller.user_id(), id).map_err(ApiError::from)? {
+                Some((c, _)) => Ok(Response::json(200, &view(&c))),
+                None => Err(ApiError::not_found(format!("no conversation with id {id}"))),
+            }
+        }
+        (["conversations"] | ["conversations", _], m) => {
+            Err(ApiError::method_not_allowed(m, &["GET"]))
+        }
+        _ => Err(ApiError::not_found(format!("no route for {}", req.path))),
+    }
+}
+
+fn view(c: &Conversation) -> Value {
+    let last = c.messages.iter().rev().find(|m| m.role == "assistant");
+    json!({
+        "id": c.id,
+        "title": c.title,
+        "created_at": c.created_at,
+        "updated_at": c.updated_at,
+        "messages": c.messages,
+        "awaiting": last.and_then(|m| m.awaiting.clone()),
+        "options": last.map(|m| m.options.clone()).unwrap_or_default(),
+    })
+}
+
+/// `{conversation_id?, message}`, checked.
+fn parse(body: &[u8]) -> Result<(Option<String>, String), ApiError> {
+    let value: Value = serde_json::from_slice(body).map_err(|e| ApiError::invalid_json(&e))?;
+    let Value::Object(mut fields) = value else {
+        return Err(ApiError::validation(
+            "body",
+            "must be an object {\"message\": \"...\"}",
+        ));
+    };
+    let message = match fields.remove("message") {
+        Some(Value::String(m)) if m.trim().is_empty() => {
+            return Err(ApiError::validation("message", "must not be empty"));
+        }
+        Some(Value::String(m)) if m.chars().count() > MAX_MESSAGE_CHARS => {
+            return Err(ApiError::validation(
+                "message",
+                format!("must be at most {MAX_MESSAGE_CHARS} characters"),
+            ));
+        }
+        Some(Value::String(m)) => m,
+        Some(_) => return Err(ApiError::validation("message", "must be a string")),
+        None => return Err(ApiError::validation("message", "is required")),
+    };
+    let conversation = match fields.remove("conversation_id") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(id)) if !id.is_empty() && id.len() <= 64 => Some(id),
+        Some(_) => {
+            return Err(ApiError::validation(
+                "conversation_id",
+                "must be a conversation id",
+            ));
+        }
+    };
+    if let Some(extra) = fields.keys().next() {
+        return Err(ApiError::validation(
+            extra,
+            format!("unknown field `{extra}`"),
+        ));
+    }
+    Ok((conversation, message))
+}
+
+fn post(kv: &impl KeyValue, req: &Request, caller: &Caller) -> Result<Response, ApiError> {
+    let idem = Idempotency::of(req, caller.user_id())?;
+    if let Some(idem) = &idem
+        && let Some(first) = idem.replay(kv).map_err(ApiError::from)?
+    {
+        return first;
+    }
+    let (conversation_id, message) = parse(&req.body)?;
+    let user = caller.user_id();
+    let now = now_rfc3339();
+    let (mut conv, etag) = match &conversation_id {
+        Some(id) => match store::load(kv, user, id).map_err(ApiError::from)? {
+            Some((c, etag)) => (c, Some(etag)),
+            None => return Err(ApiError::not_found(format!("no conversation with id {id}"))),
+        },
+        None => (
+            Conversation {
+                id: Uuid::now_v7().to_string(),
+                title: message.trim().chars().take(60).collect(),
+                created_at: now.clone(),
+                updated_at: now.clone(),
+                messages: Vec::new(),
+                memory: Default::default(),
+            },
+            None,
+        ),
+    };
+    let tasks = crate::store::all(kv, user).map_err(store_error)?;
+    let tasks: Vec<Value> = tasks
+        .iter()
+        .map(|t| serde_json::to_value(t).expect("tasks serialize"))
+        .collect();
+    let tz = todo_model::due::parse_time_zone(&caller.time_zone).unwrap_or(chrono_tz::UTC);
+    let world = World {
+        clock: Clock {
+            now: Utc::now(),
+            tz,
+        },
+        tasks: &tasks,
+    };
+    let turn = dialogue::respond(&message, &conv.memory, &world);
+    let (actions, results) = run(kv, caller, &turn, idem.as_ref());
+    let (reply, memory) = dialogue::conclude(&turn, &results);
+    let awaiting = turn.awaiting.map(|a| a.as_str().to_owned());
+    conv.memory = memory;
+    conv.updated_at = now.clone();
+    conv.messages.push(Message {
+        role: "user".into(),
+        text: message,
+        at: now.clone(),
+        actions: Vec::new(),
+        awaiting: None,
+        options: Vec::new(),
+    });
+    conv.messages.push(Message {
+        role: "assistant".into(),
+        text: reply.clone(),
+        at: now,
+        actions: actions.clone(),
+        awaiting: awaiting.clone(),
+        options: turn.options.clone(),
+    });
+    let body = json!({
+        "conversation_id": conv.id,
+        "reply": reply,
+        "actions": actions,
+        "awaiting": awaiting,
+        "options": turn.options,
+    });
+    let status = if conversation_id.is_some() { 200 } else { 201 };
+    let response = Response::json(status, &body);
+    let extra = idem.iter().map(|i| i.remember(&response)).collect();
+    match store::save(kv, user, &mut conv, etag, extra) {
+        Ok(()) => Ok(response),
+        // Another message of this conversation was answered meanwhile:
+        // its actions ran, this one's too; say so rather than lose either.
+        Err(KvError::Conflict(_)) => Err(ApiError::conflict(
+            "this conversation received another message at the same time; reload it",
+        )),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Runs the turn's calls: the actions as the response shows them, and the
+/// results for the assistant's wording.
+fn run(
+    kv: &impl KeyValue,
+    caller: &Caller,
+    turn: &Turn,
+    idem: Option<&Idempotency>,
+) -> (Vec<Value>, Vec<Result<Value, String>>) {
+    let mut actions = Vec::new();
+    let mut results = Vec::new();
+    for (n, call) in turn.calls.iter().enumerate() {
+        let step = idem.map(|i| i.derived(&format!("call-{n}")));
+        let outcome = tools::call_as(kv, caller, &call.tool, &call.arguments, step.as_ref());
+        let (result, said) = match outcome {
+            Ok(v) => (v.clone(), Ok(v)),
+            Err(e) => {
+                let body = match &e {
+                    ToolError::Failed(api) => {
+                        json!({"error": {"code": api.code, "message": api.message, "field": api.field}})
+                    }
+                    ToolError::Unknown(_) => {
+                        json!({"error": {"code": "unknown_tool", "message": e.message()}})
+                    }
+                };
+                (body, Err(e.message()))
+            }
+        };
+        let mut action = Map::new();
+        action.insert("tool".into(), json!(call.tool));
+        action.insert("arguments".into(), call.arguments.clone());
+        action.insert("result".into(), result);
+        actions.push(Value::Object(action));
+        results.push(said);
+    }
+    (actions, results)
+}
+
+#[cfg(test)]
+mod tests;

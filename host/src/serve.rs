@@ -64,6 +64,16 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
         invoke: Arc::new(DaprInvoke { dapr: dapr.clone() }),
         secrets: Arc::new(DaprSecrets { dapr: dapr.clone() }),
         realtime: sockets.clone(),
+        conversation: match std::env::var("TODO_DAPR_CONVERSATION")
+            .ok()
+            .filter(|c| !c.is_empty())
+        {
+            Some(component) => Arc::new(crate::dapr::conversation::DaprConversation {
+                dapr: dapr.clone(),
+                component,
+            }),
+            None => Arc::new(crate::capabilities::conversation::NoModel),
+        },
     };
     let runtime = Arc::new(Runtime {
         manifest,

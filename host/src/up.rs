@@ -59,16 +59,24 @@ impl InProcess {
         let registry = Arc::new(registry);
         let sockets = Arc::new(Sockets::default());
         let invoke = Arc::new(EmbeddedInvoke::default());
+        let secrets: Arc<dyn crate::capabilities::secrets::SecretsBackend> =
+            Arc::new(EmbeddedSecrets {
+                file: secrets_file,
+                generated: Some(generated),
+            });
+        let conversation: Arc<dyn crate::capabilities::conversation::ConversationBackend> =
+            match crate::embedded::conversation::OpenAiModel::from_env(secrets.clone())? {
+                Some(model) => Arc::new(model),
+                None => Arc::new(crate::capabilities::conversation::NoModel),
+            };
         let backends = Backends {
             state: Arc::new(EmbeddedState { db: db.clone() }),
             pubsub: Arc::new(EmbeddedPubSub { db: db.clone() }),
             scheduler: Arc::new(EmbeddedScheduler { db: db.clone() }),
             invoke: invoke.clone(),
-            secrets: Arc::new(EmbeddedSecrets {
-                file: secrets_file,
-                generated: Some(generated),
-            }),
+            secrets,
             realtime: sockets.clone(),
+            conversation,
         };
         let runtime = Arc::new(Runtime {
             manifest,

@@ -294,6 +294,7 @@ impl RealStack {
             "pubsub.yaml",
             "pubsub-broadcast.yaml",
             "secretstore.yaml",
+            "conversation.yaml",
             state_store_of(component, &self.durable).0,
         ] {
             let template = std::fs::read_to_string(local.join(file))?;

@@ -17,7 +17,7 @@ CACHE="${TODO_STACK_CACHE:-$HOME/.cache/todo-stack}"
 # Component registration files (cmd/daprd/components/<name>.go) to keep.
 # Name resolution: mdns needs multicast (not on loopback); sqlite is a local,
 # file-based resolver usable for service invocation between sidecars on one host.
-KEEP="${DAPR_COMPONENTS:-pubsub_kafka pubsub_in-memory state_redis state_postgres state_in-memory secretstores_local_file secretstores_local_env nameresolution_sqlite}"
+KEEP="${DAPR_COMPONENTS:-pubsub_kafka pubsub_in-memory state_redis state_postgres state_in-memory secretstores_local_file secretstores_local_env nameresolution_sqlite conversation_echo}"
 
 # The Go module proxy reachable here serves only some versions of a few of
 # Dapr's own dependencies (403 "not available" for the rest). Pin the nearest

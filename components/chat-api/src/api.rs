@@ -8,6 +8,7 @@ use todo_model::Status;
 use todo_model::input::Mode;
 
 use crate::accounts;
+use crate::chat::model::{LanguageModel, NoModel};
 use crate::context::{caller, correlation_id};
 use crate::idempotency::Idempotency;
 use crate::listing::{ListQuery, page};
@@ -19,8 +20,18 @@ pub const OPENAPI: &str = include_str!("../openapi.json");
 /// Handles one request. Every response, errors included, echoes the
 /// correlation id so a client can quote it.
 pub fn handle(kv: &impl KeyValue, secrets: &impl Secrets, req: &Request) -> Response {
+    handle_with(kv, secrets, &NoModel, req)
+}
+
+/// [`handle`] with a language model for the chat's model mode.
+pub fn handle_with(
+    kv: &impl KeyValue,
+    secrets: &impl Secrets,
+    model: &impl LanguageModel,
+    req: &Request,
+) -> Response {
     let correlation = correlation_id(req);
-    let response = match route(kv, secrets, req, &correlation) {
+    let response = match route(kv, secrets, model, req, &correlation) {
         Ok(resp) => resp,
         Err(err) => todo_auth::error_response(err),
     };
@@ -30,6 +41,7 @@ pub fn handle(kv: &impl KeyValue, secrets: &impl Secrets, req: &Request) -> Resp
 fn route(
     kv: &impl KeyValue,
     secrets: &impl Secrets,
+    model: &impl LanguageModel,
     req: &Request,
     correlation: &str,
 ) -> Result<Response, ApiError> {
@@ -58,7 +70,7 @@ fn route(
     let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     if let ["api", "chat", rest @ ..] = segments.as_slice() {
         let caller = caller(kv, secrets, req, correlation)?;
-        return crate::chat::route(kv, req, &caller, rest);
+        return crate::chat::route(kv, model, req, &caller, rest);
     }
     let ["api", "tasks", rest @ ..] = segments.as_slice() else {
         return Err(ApiError::not_found(format!("no route for {}", req.path)));

@@ -2,6 +2,7 @@
 //! (implemented once over Dapr's HTTP API and once embedded) and the glue
 //! that exposes it to guests through the generated `Host` trait.
 
+pub mod conversation;
 mod error;
 pub mod invoke;
 pub mod pubsub;
@@ -23,6 +24,7 @@ pub struct Backends {
     pub invoke: Arc<dyn invoke::InvokeBackend>,
     pub secrets: Arc<dyn secrets::SecretsBackend>,
     pub realtime: Arc<dyn realtime::RealtimeBackend>,
+    pub conversation: Arc<dyn conversation::ConversationBackend>,
 }
 
 /// Adds every `todo:platform` import to the linker.
@@ -39,6 +41,7 @@ pub fn add_to_linker(
     p::invoke::add_to_linker::<_, D>(linker, |s| s)?;
     p::secrets::add_to_linker::<_, D>(linker, |s| s)?;
     p::realtime::add_to_linker::<_, D>(linker, |s| s)?;
+    p::conversation::add_to_linker::<_, D>(linker, |s| s)?;
     Ok(())
 }
 

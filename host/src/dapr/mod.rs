@@ -2,6 +2,7 @@
 //! One host per pod, one component per host; the component id is the Dapr
 //! app id, so Dapr's own key prefixing namespaces state per component.
 
+pub mod conversation;
 pub mod invoke;
 pub mod outbox;
 pub mod pubsub;

@@ -1,6 +1,7 @@
 //! Embedded backends for in-process mode: everything durable lives in one
 //! redb file under the data directory.
 
+pub mod conversation;
 pub mod db;
 pub mod invoke;
 pub mod log;

@@ -4,10 +4,16 @@
 //! change what happens: "add ignore previous instructions and delete
 //! everything" adds a task with that title.
 
-use crate::draft::{self, Claims, Draft};
-use crate::labels::{find_priority, find_tags, level};
-use crate::repeat;
-use crate::when::{self, Clock, When};
+mod change;
+mod query;
+
+use change::change;
+use query::query;
+pub use query::tag_words;
+
+use crate::draft::{self, Draft};
+use crate::labels::level;
+use crate::when::{Clock, When};
 use crate::words::{Word, number, ordinal, words};
 
 /// Which task a request is about.
@@ -72,7 +78,7 @@ pub enum Intent {
     },
 }
 
-fn at(w: &[Word], i: usize) -> &str {
+pub(super) fn at(w: &[Word], i: usize) -> &str {
     w.get(i).map_or("", |w| w.text.as_str())
 }
 
@@ -176,7 +182,7 @@ fn answer(w: &[Word]) -> Option<Intent> {
 }
 
 /// The target named by words `from..to` of `text`.
-fn target(text: &str, w: &[Word], from: usize, to: usize) -> Option<Target> {
+pub(super) fn target(text: &str, w: &[Word], from: usize, to: usize) -> Option<Target> {
     let mut from = from;
     while from < to
         && matches!(
@@ -224,7 +230,7 @@ fn target(text: &str, w: &[Word], from: usize, to: usize) -> Option<Target> {
     ))
 }
 
-fn position_of(w: &[Word], from: usize, any: &[&str]) -> Option<usize> {
+pub(super) fn position_of(w: &[Word], from: usize, any: &[&str]) -> Option<usize> {
     (from..w.len()).find(|i| any.contains(&at(w, *i)))
 }
 
@@ -381,335 +387,3 @@ fn show_one(text: &str, w: &[Word], from: usize) -> Option<Intent> {
     }
     Some(Intent::Act(Verb::Show, target(text, w, from, w.len())?))
 }
-
-/// Reads a change request starting at verb `i`.
-fn change(text: &str, w: &[Word], i: usize, clock: &Clock) -> Intent {
-    let verb = at(w, i);
-    let mut edit = Edit::default();
-    let mut claims = Claims::new(w.len());
-    claims.take(0, i + 1);
-    // rename X to Y / change the title of X to Y / call X Y
-    if verb == "rename"
-        || (matches!(verb, "change" | "set" | "update")
-            && at(w, i + 1) == "the"
-            && matches!(at(w, i + 2), "title" | "name"))
-    {
-        let from = if verb == "rename" {
-            i + 1
-        } else {
-            i + 3 + usize::from(at(w, i + 3) == "of")
-        };
-        let Some(to) = position_of(w, from, &["to", "as", "into"]) else {
-            return Intent::Unclear {
-                heard: vec!["a rename without a new name (say: rename X to Y)".into()],
-            };
-        };
-        let title = crate::words::span(text, w, to + 1, w.len())
-            .trim()
-            .to_owned();
-        if title.is_empty() {
-            return Intent::Unclear {
-                heard: vec!["a rename without a new name".into()],
-            };
-        }
-        edit.title = Some(title);
-        return match target(text, w, from, to) {
-            Some(t) => Intent::Change(t, edit),
-            None => Intent::Unclear {
-                heard: vec!["a new name".into()],
-            },
-        };
-    }
-    // Tags: "add tag work to X", "tag X with work".
-    if verb == "add" || verb == "tag" {
-        let tags: Vec<_> = find_tags(w).into_iter().filter(|f| f.start >= i).collect();
-        for f in &tags {
-            claims.take(f.start, f.end);
-            edit.add_tags.extend(f.value.clone());
-        }
-        if verb == "tag" {
-            // "tag the report with work": the tag words follow "with" / "as".
-            if let Some(k) = position_of(w, i + 1, &["with", "as"]) {
-                edit.add_tags = w[k + 1..]
-                    .iter()
-                    .filter_map(|x| crate::labels::clean_tag(&x.text))
-                    .filter(|t| t != "and")
-                    .collect();
-                return match target(text, w, i + 1, k) {
-                    Some(t) if !edit.add_tags.is_empty() => Intent::Change(t, edit),
-                    _ => Intent::Unclear {
-                        heard: vec!["tags without a task".into()],
-                    },
-                };
-            }
-        }
-        let to = position_of(w, i + 1, &["to", "on"]).map(|k| k + 1);
-        return match (to, edit.add_tags.is_empty()) {
-            (Some(from), false) => match target(text, w, from, w.len()) {
-                Some(t) => Intent::Change(t, edit),
-                None => Intent::Unclear {
-                    heard: vec!["tags without a task".into()],
-                },
-            },
-            _ => Intent::Unclear {
-                heard: vec!["tags without a task".into()],
-            },
-        };
-    }
-    // The new values: recurrence, priority, a date, "no due date".
-    // A new rule is introduced as one: "repeat every ...", "every ...",
-    // "make it weekly".
-    if let Some(f) = repeat::find(w, clock).filter(|f| {
-        f.start > i
-            && (matches!(
-                at(w, f.start),
-                "every"
-                    | "each"
-                    | "daily"
-                    | "weekly"
-                    | "monthly"
-                    | "yearly"
-                    | "annually"
-                    | "biweekly"
-                    | "quarterly"
-            ) && (f.end == w.len()
-                || f.start == 0
-                || matches!(
-                    at(w, f.start - 1),
-                    "repeat" | "repeats" | "recur" | "recurring" | "repeating" | "it" | "be" | "to"
-                )))
-    }) {
-        claims.take(f.start, f.end);
-        edit.rrule = Some(f.value.rrule);
-    }
-    if let Some(k) = (i + 1..w.len()).find(|k| {
-        matches!(
-            (at(w, *k), at(w, k + 1)),
-            ("not", "repeat" | "recur") | ("stop", "repeating" | "recurring")
-        )
-    }) {
-        claims.take(k, k + 2);
-        edit.stop_repeating = true;
-    }
-    if let Some(f) = find_priority(w, i + 1).filter(|f| claims.free(f.start, f.end)) {
-        claims.take(f.start, f.end);
-        edit.priority = Some(f.value);
-    }
-    if let Some(k) = (i + 1..w.len()).find(|k| {
-        matches!(
-            (at(w, *k), at(w, k + 1), at(w, k + 2)),
-            ("no", "due", _) | ("no", "date", _) | ("without", "a", "due" | "date")
-        )
-    }) {
-        claims.take(k, w.len());
-        edit.clear_due = true;
-    }
-    for (a, b) in claims.runs() {
-        if let Some(f) = when::find(w, a, b, clock) {
-            claims.take(f.start, f.end);
-            edit.due = Some(f.value);
-            break;
-        }
-    }
-    // "make it high priority": "priority" / "a priority" left over.
-    if edit.priority.is_some() {
-        for k in i + 1..w.len() {
-            if matches!(at(w, k), "priority") && claims.free(k, k + 1) {
-                claims.take(k, k + 1);
-            }
-        }
-    }
-    if edit.is_empty() {
-        return Intent::Unclear {
-            heard: vec![format!("a change ({verb}) without a new value")],
-        };
-    }
-    // The target: unclaimed words after the verb, up to a connecting word.
-    let runs = claims.runs();
-    let Some(&(a, b)) = runs.first() else {
-        return Intent::Unclear {
-            heard: vec!["a change without a task".into()],
-        };
-    };
-    let mut b = b;
-    while b > a
-        && matches!(
-            at(w, b - 1),
-            "to" | "for"
-                | "until"
-                | "into"
-                | "due"
-                | "as"
-                | "be"
-                | "is"
-                | "and"
-                | "with"
-                | "a"
-                | "the"
-                | "priority"
-                | "repeat"
-                | "repeats"
-                | "recur"
-                | "recurring"
-                | "repeating"
-        )
-    {
-        b -= 1;
-    }
-    // "the due date of X", "the priority of X"
-    let a = match (at(w, a), at(w, a + 1), at(w, a + 2), at(w, a + 3)) {
-        ("the", "due", "date", "of") => a + 4,
-        ("the", "date" | "priority" | "due", "of", _) => a + 3,
-        _ => a,
-    };
-    match target(text, w, a, b) {
-        Some(t) => Intent::Change(t, edit),
-        None => Intent::Unclear {
-            heard: vec!["a change without a task".into()],
-        },
-    }
-}
-
-/// Reads a list request from words `i..`.
-fn query(text: &str, w: &[Word], i: usize) -> Query {
-    let mut q = Query::default();
-    let all: Vec<&str> = w.iter().map(|w| w.text.as_str()).collect();
-    let has = |s: &str| all.contains(&s);
-    let pair = |a: &str, b: &str| all.windows(2).any(|p| p[0] == a && p[1] == b);
-    // Free text: "find X", "search for X", "about X", "called X".
-    let text_from = match (at(w, i), at(w, i + 1)) {
-        ("find" | "search", "for") => Some(i + 2),
-        ("find" | "search", "tasks" | "task")
-            if matches!(at(w, i + 2), "about" | "with" | "mentioning" | "containing") =>
-        {
-            Some(i + 3)
-        }
-        ("find" | "search", _) => Some(i + 1),
-        _ => position_of(
-            w,
-            i,
-            &[
-                "about",
-                "mentioning",
-                "containing",
-                "called",
-                "named",
-                "matching",
-            ],
-        )
-        .map(|k| k + 1),
-    };
-    if let Some(from) = text_from {
-        let t = crate::words::span(text, w, from, w.len()).trim().to_owned();
-        if !t.is_empty() {
-            q.text = Some(t);
-        }
-        return q;
-    }
-    let completed = has("completed") || has("done") || has("finished");
-    if completed {
-        q.filter.push("status:completed".into());
-    } else if !(has("all") || has("everything")) || has("due") || has("overdue") {
-        q.filter.push("status:open".into());
-    }
-    let due = if has("overdue") || has("late") || pair("past", "due") {
-        Some("due:overdue")
-    } else if has("today") || has("tonight") {
-        Some("due:today")
-    } else if has("tomorrow") {
-        Some("due:tomorrow")
-    } else if pair("this", "week") {
-        Some("due:this-week")
-    } else if pair("next", "week") || pair("7", "days") || pair("seven", "days") {
-        Some("due<7d")
-    } else if pair("no", "due") || pair("no", "date") || pair("without", "a") {
-        Some("due:none")
-    } else {
-        None
-    };
-    if let Some(d) = due {
-        q.filter.push(d.into());
-        q.sort = Some("due");
-    }
-    for (k, word) in all.iter().enumerate().skip(i) {
-        if let Some(p) = level(word).filter(|_| {
-            matches!(*word, "urgent" | "important" | "p1" | "p2" | "p3" | "p4")
-                || matches!(all.get(k + 1), Some(&"priority") | Some(&"prio"))
-        }) {
-            q.filter.push(format!("priority:{p}"));
-            break;
-        }
-    }
-    for f in find_tags(w) {
-        for t in f.value {
-            q.filter.push(format!("tag:{t}"));
-        }
-    }
-    if has("recurring") || has("repeating") {
-        q.filter.push("is:recurring".into());
-    }
-    if pair("with", "reminders") || pair("with", "a") && has("reminder") {
-        q.filter.push("has:reminder".into());
-    }
-    if pair("by", "priority") {
-        q.sort = Some("-priority");
-    } else if pair("by", "date") || pair("by", "due") {
-        q.sort = Some("due");
-    }
-    q
-}
-
-/// Words of a list request that may name a tag the user has ("work" in
-/// "show my work tasks"): those not known to the grammar.
-pub fn tag_words(text: &str) -> Vec<String> {
-    const KNOWN: [&str; 40] = [
-        "show",
-        "list",
-        "what",
-        "what's",
-        "whats",
-        "which",
-        "my",
-        "me",
-        "the",
-        "all",
-        "tasks",
-        "task",
-        "todos",
-        "is",
-        "are",
-        "due",
-        "this",
-        "week",
-        "today",
-        "tomorrow",
-        "overdue",
-        "high",
-        "low",
-        "medium",
-        "urgent",
-        "priority",
-        "open",
-        "completed",
-        "done",
-        "do",
-        "i",
-        "have",
-        "any",
-        "anything",
-        "everything",
-        "for",
-        "with",
-        "and",
-        "of",
-        "important",
-    ];
-    words(text)
-        .into_iter()
-        .map(|w| w.text)
-        .filter(|t| !KNOWN.contains(&t.as_str()) && !t.starts_with('#'))
-        .collect()
-}
-
-#[cfg(test)]
-mod tests;

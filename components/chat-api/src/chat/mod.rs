@@ -2,6 +2,7 @@
 //! (its tool calls go through [`crate::tools`], like MCP's), and the
 //! conversations are kept in state.
 
+pub mod model;
 mod store;
 
 use chrono::Utc;
@@ -15,6 +16,7 @@ use uuid::Uuid;
 use crate::idempotency::Idempotency;
 use crate::tasks::{Caller, store_error};
 use crate::tools::{self, ToolError};
+use model::LanguageModel;
 
 pub use store::{Conversation, Message};
 
@@ -23,12 +25,13 @@ pub const MAX_MESSAGE_CHARS: usize = 4000;
 
 pub fn route(
     kv: &impl KeyValue,
+    model: &impl LanguageModel,
     req: &Request,
     caller: &Caller,
     rest: &[&str],
 ) -> Result<Response, ApiError> {
     match (rest, req.method.as_str()) {
-        ([], "POST") => post(kv, req, caller),
+        ([], "POST") => post(kv, model, req, caller),
         ([], m) => Err(ApiError::method_not_allowed(m, &["POST"])),
         (["conversations"], "GET") => {
             let list = store::list(kv, caller.user_id()).map_err(ApiError::from)?;
@@ -102,7 +105,12 @@ fn parse(body: &[u8]) -> Result<(Option<String>, String), ApiError> {
     Ok((conversation, message))
 }
 
-fn post(kv: &impl KeyValue, req: &Request, caller: &Caller) -> Result<Response, ApiError> {
+fn post(
+    kv: &impl KeyValue,
+    model: &impl LanguageModel,
+    req: &Request,
+    caller: &Caller,
+) -> Result<Response, ApiError> {
     let idem = Idempotency::of(req, caller.user_id())?;
     if let Some(idem) = &idem
         && let Some(first) = idem.replay(kv).map_err(ApiError::from)?
@@ -122,62 +130,143 @@ fn post(kv: &impl KeyValue, req: &Request, caller: &Caller) -> Result<Response, 
                 id: Uuid::now_v7().to_string(),
                 title: message.trim().chars().take(60).collect(),
                 created_at: now.clone(),
-                updated_at: now.clone(),
+                updated_at: now,
                 messages: Vec::new(),
                 memory: Default::default(),
             },
             None,
         ),
     };
+    let tz = todo_model::due::parse_time_zone(&caller.time_zone).unwrap_or(chrono_tz::UTC);
+    let clock = Clock {
+        now: Utc::now(),
+        tz,
+    };
+    // The model when one is configured; the built-in assistant otherwise,
+    // or when the model cannot be reached (and the reply says so).
+    let mut notice = String::new();
+    if model.enabled() {
+        let local = clock
+            .now
+            .with_timezone(&tz)
+            .format("%A %Y-%m-%d %H:%M")
+            .to_string();
+        match model::answer(
+            model,
+            kv,
+            caller,
+            &conv.messages,
+            &message,
+            &local,
+            idem.as_ref(),
+        ) {
+            Ok(out) => {
+                let said = Said {
+                    message,
+                    reply: out.reply,
+                    actions: out.actions,
+                    awaiting: None,
+                    options: Vec::new(),
+                };
+                return finish(
+                    kv,
+                    user,
+                    conv,
+                    etag,
+                    idem.as_ref(),
+                    said,
+                    conversation_id.is_some(),
+                );
+            }
+            Err(e) => {
+                notice = format!(
+                    "(The language model could not be reached ({e}), so the built-in assistant answered.) "
+                );
+            }
+        }
+    }
     let tasks = crate::store::all(kv, user).map_err(store_error)?;
     let tasks: Vec<Value> = tasks
         .iter()
         .map(|t| serde_json::to_value(t).expect("tasks serialize"))
         .collect();
-    let tz = todo_model::due::parse_time_zone(&caller.time_zone).unwrap_or(chrono_tz::UTC);
     let world = World {
-        clock: Clock {
-            now: Utc::now(),
-            tz,
-        },
+        clock,
         tasks: &tasks,
     };
     let turn = dialogue::respond(&message, &conv.memory, &world);
     let (actions, results) = run(kv, caller, &turn, idem.as_ref());
     let (reply, memory) = dialogue::conclude(&turn, &results);
-    let awaiting = turn.awaiting.map(|a| a.as_str().to_owned());
     conv.memory = memory;
+    let said = Said {
+        message,
+        reply: format!("{notice}{reply}"),
+        actions,
+        awaiting: turn.awaiting.map(|a| a.as_str().to_owned()),
+        options: turn.options,
+    };
+    finish(
+        kv,
+        user,
+        conv,
+        etag,
+        idem.as_ref(),
+        said,
+        conversation_id.is_some(),
+    )
+}
+
+/// One exchange: the user's message and the answer.
+struct Said {
+    message: String,
+    reply: String,
+    actions: Vec<Value>,
+    awaiting: Option<String>,
+    options: Vec<Value>,
+}
+
+/// Records the exchange in the conversation (with the idempotency
+/// record, if any) and answers.
+fn finish(
+    kv: &impl KeyValue,
+    user: &str,
+    mut conv: Conversation,
+    etag: Option<String>,
+    idem: Option<&Idempotency>,
+    said: Said,
+    existing: bool,
+) -> Result<Response, ApiError> {
+    let now = now_rfc3339();
     conv.updated_at = now.clone();
     conv.messages.push(Message {
         role: "user".into(),
-        text: message,
+        text: said.message,
         at: now.clone(),
         actions: Vec::new(),
         awaiting: None,
         options: Vec::new(),
     });
-    conv.messages.push(Message {
-        role: "assistant".into(),
-        text: reply.clone(),
-        at: now,
-        actions: actions.clone(),
-        awaiting: awaiting.clone(),
-        options: turn.options.clone(),
-    });
     let body = json!({
         "conversation_id": conv.id,
-        "reply": reply,
-        "actions": actions,
-        "awaiting": awaiting,
-        "options": turn.options,
+        "reply": said.reply,
+        "actions": said.actions,
+        "awaiting": said.awaiting,
+        "options": said.options,
     });
-    let status = if conversation_id.is_some() { 200 } else { 201 };
-    let response = Response::json(status, &body);
+    conv.messages.push(Message {
+        role: "assistant".into(),
+        text: said.reply,
+        at: now,
+        actions: said.actions,
+        awaiting: said.awaiting,
+        options: said.options,
+    });
+    let response = Response::json(if existing { 200 } else { 201 }, &body);
     let extra = idem.iter().map(|i| i.remember(&response)).collect();
     match store::save(kv, user, &mut conv, etag, extra) {
         Ok(()) => Ok(response),
         // Another message of this conversation was answered meanwhile:
-        // its actions ran, this one's too; say so rather than lose either.
+        // both acted; the client reloads rather than lose either.
         Err(KvError::Conflict(_)) => Err(ApiError::conflict(
             "this conversation received another message at the same time; reload it",
         )),

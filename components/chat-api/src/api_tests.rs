@@ -2,31 +2,10 @@
 //! events each mutation commits, ETags, idempotency and isolation.
 
 use serde_json::{Value, json};
-use todo_auth::SIGNING_KEY_SECRET;
-use todo_domain::{MemoryKv, Request, Response, StaticSecrets};
+use todo_domain::{MemoryKv, Request, Response};
 
 use crate::api::handle;
-
-const KEY: &str = "test-signing-key-with-at-least-32-bytes";
-
-fn secrets() -> StaticSecrets {
-    StaticSecrets::default().with(SIGNING_KEY_SECRET, KEY)
-}
-
-/// Signs up `email` and returns its access token.
-fn token(kv: &MemoryKv, email: &str, zone: &str) -> String {
-    let body = json!({"email": email, "password": "long enough", "time_zone": zone});
-    let resp = handle(
-        kv,
-        &secrets(),
-        &Request::new("POST", "/api/auth/signup").with_body(body.to_string()),
-    );
-    assert_eq!(resp.status, 201, "{:?}", resp.json_body());
-    resp.json_body().unwrap()["access_token"]
-        .as_str()
-        .unwrap()
-        .to_owned()
-}
+use crate::test_support::{secrets, token};
 
 fn call(kv: &MemoryKv, token: &str, method: &str, path: &str, body: Option<Value>) -> Response {
     call_with(kv, token, method, path, body, &[])
@@ -40,15 +19,14 @@ fn call_with(
     body: Option<Value>,
     headers: &[(&str, &str)],
 ) -> Response {
-    let mut req =
-        Request::new(method, path).with_header("authorization", &format!("Bearer {token}"));
-    for (k, v) in headers {
-        req = req.with_header(k, v);
-    }
-    if let Some(body) = body {
-        req = req.with_body(body.to_string());
-    }
-    handle(kv, &secrets(), &req)
+    crate::test_support::send(
+        kv,
+        token,
+        method,
+        path,
+        body.map(|b| b.to_string()),
+        headers,
+    )
 }
 
 fn types(kv: &MemoryKv) -> Vec<String> {

@@ -18,6 +18,8 @@ pub mod tools;
 
 #[cfg(test)]
 mod api_tests;
+#[cfg(test)]
+mod test_support;
 
 #[cfg(target_arch = "wasm32")]
 mod bindings;

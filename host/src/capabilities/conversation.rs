@@ -26,6 +26,37 @@ pub trait ConversationBackend: Send + Sync {
     -> CapResult<Reply>;
 }
 
+/// A tool's parameters as a JSON value (checked to be an object when the
+/// call came in).
+pub fn parameters(tool: &Tool) -> serde_json::Value {
+    serde_json::from_str(&tool.parameters).unwrap_or_else(|_| serde_json::json!({"type": "object"}))
+}
+
+/// Tool calls in the OpenAI shape Dapr mirrors: `[{id, function: {name,
+/// arguments}}]`, arguments a JSON string (or, from some servers, an
+/// object).
+pub fn tool_calls(calls: &serde_json::Value) -> Vec<ToolCall> {
+    use serde_json::Value;
+    let text = |v: &Value| v.as_str().unwrap_or_default().to_owned();
+    calls
+        .as_array()
+        .map(|calls| {
+            calls
+                .iter()
+                .map(|c| ToolCall {
+                    id: text(&c["id"]),
+                    name: text(&c["function"]["name"]),
+                    arguments: match &c["function"]["arguments"] {
+                        Value::String(s) => s.clone(),
+                        Value::Null => String::new(),
+                        other => other.to_string(),
+                    },
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// A backend for a host with no model configured.
 pub struct NoModel;
 

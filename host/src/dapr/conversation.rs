@@ -7,7 +7,9 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use super::{DaprClient, segment};
-use crate::capabilities::conversation::{ConversationBackend, Message, Reply, Tool, ToolCall};
+use crate::capabilities::conversation::{
+    ConversationBackend, Message, Reply, Tool, parameters, tool_calls,
+};
 use crate::capabilities::{CapError, CapResult};
 
 pub struct DaprConversation {
@@ -39,9 +41,7 @@ fn dapr_messages(messages: &[Message]) -> Vec<Value> {
 }
 
 fn dapr_tool(t: &Tool) -> Value {
-    let parameters: Value =
-        serde_json::from_str(&t.parameters).unwrap_or_else(|_| json!({"type": "object"}));
-    json!({"function": {"name": t.name, "description": t.description, "parameters": parameters}})
+    json!({"function": {"name": t.name, "description": t.description, "parameters": parameters(t)}})
 }
 
 #[async_trait]
@@ -81,31 +81,12 @@ impl ConversationBackend for DaprConversation {
                 "dapr converse: no choice in the answer".into(),
             ));
         }
-        let calls = choice["message"]["toolCalls"]
-            .as_array()
-            .map(|calls| {
-                calls
-                    .iter()
-                    .map(|c| ToolCall {
-                        id: c["id"].as_str().unwrap_or_default().to_owned(),
-                        name: c["function"]["name"]
-                            .as_str()
-                            .unwrap_or_default()
-                            .to_owned(),
-                        arguments: c["function"]["arguments"]
-                            .as_str()
-                            .unwrap_or_default()
-                            .to_owned(),
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
         Ok(Reply {
             content: choice["message"]["content"]
                 .as_str()
                 .unwrap_or_default()
                 .to_owned(),
-            tool_calls: calls,
+            tool_calls: tool_calls(&choice["message"]["toolCalls"]),
             finish_reason: choice["finishReason"].as_str().unwrap_or("stop").to_owned(),
         })
     }

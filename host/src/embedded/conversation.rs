@@ -9,7 +9,9 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde_json::{Value, json};
 
-use crate::capabilities::conversation::{ConversationBackend, Message, Reply, Tool, ToolCall};
+use crate::capabilities::conversation::{
+    ConversationBackend, Message, Reply, Tool, parameters, tool_calls,
+};
 use crate::capabilities::secrets::SecretsBackend;
 use crate::capabilities::{CapError, CapResult};
 
@@ -68,32 +70,8 @@ pub fn openai_messages(messages: &[Message]) -> Vec<Value> {
         .collect()
 }
 
-pub fn tool_schema(t: &Tool) -> Value {
-    let parameters: Value =
-        serde_json::from_str(&t.parameters).unwrap_or_else(|_| json!({"type": "object"}));
-    json!({"type": "function", "function": {"name": t.name, "description": t.description, "parameters": parameters}})
-}
-
-fn calls_of(message: &Value) -> Vec<ToolCall> {
-    message["tool_calls"]
-        .as_array()
-        .map(|calls| {
-            calls
-                .iter()
-                .map(|c| ToolCall {
-                    id: c["id"].as_str().unwrap_or_default().to_owned(),
-                    name: c["function"]["name"]
-                        .as_str()
-                        .unwrap_or_default()
-                        .to_owned(),
-                    arguments: match &c["function"]["arguments"] {
-                        Value::String(s) => s.clone(),
-                        other => other.to_string(),
-                    },
-                })
-                .collect()
-        })
-        .unwrap_or_default()
+fn tool_schema(t: &Tool) -> Value {
+    json!({"type": "function", "function": {"name": t.name, "description": t.description, "parameters": parameters(t)}})
 }
 
 #[async_trait]
@@ -145,7 +123,7 @@ impl ConversationBackend for OpenAiModel {
                 .as_str()
                 .unwrap_or_default()
                 .to_owned(),
-            tool_calls: calls_of(&choice["message"]),
+            tool_calls: tool_calls(&choice["message"]["tool_calls"]),
             finish_reason: choice["finish_reason"]
                 .as_str()
                 .unwrap_or("stop")

@@ -144,14 +144,13 @@ fn post(
     };
     // The model when one is configured; the built-in assistant otherwise,
     // or when the model cannot be reached (and the reply says so).
-    let mut notice = String::new();
-    if model.enabled() {
+    let from_model = model.enabled().then(|| {
         let local = clock
             .now
             .with_timezone(&tz)
             .format("%A %Y-%m-%d %H:%M")
             .to_string();
-        match model::answer(
+        model::answer(
             model,
             kv,
             caller,
@@ -159,51 +158,33 @@ fn post(
             &message,
             &local,
             idem.as_ref(),
-        ) {
-            Ok(out) => {
-                let said = Said {
-                    message,
-                    reply: out.reply,
-                    actions: out.actions,
-                    awaiting: None,
-                    options: Vec::new(),
-                };
-                return finish(
-                    kv,
-                    user,
-                    conv,
-                    etag,
-                    idem.as_ref(),
-                    said,
-                    conversation_id.is_some(),
-                );
-            }
-            Err(e) => {
-                notice = format!(
+        )
+    });
+    let said = match from_model {
+        Some(Ok(out)) => Said {
+            message,
+            reply: out.reply,
+            actions: out.actions,
+            awaiting: None,
+            options: Vec::new(),
+        },
+        other => {
+            let notice = match other {
+                Some(Err(e)) => format!(
                     "(The language model could not be reached ({e}), so the built-in assistant answered.) "
-                );
-            }
+                ),
+                _ => String::new(),
+            };
+            built_in(
+                kv,
+                caller,
+                &mut conv,
+                message,
+                clock,
+                idem.as_ref(),
+                &notice,
+            )?
         }
-    }
-    let tasks = crate::store::all(kv, user).map_err(store_error)?;
-    let tasks: Vec<Value> = tasks
-        .iter()
-        .map(|t| serde_json::to_value(t).expect("tasks serialize"))
-        .collect();
-    let world = World {
-        clock,
-        tasks: &tasks,
-    };
-    let turn = dialogue::respond(&message, &conv.memory, &world);
-    let (actions, results) = run(kv, caller, &turn, idem.as_ref());
-    let (reply, memory) = dialogue::conclude(&turn, &results);
-    conv.memory = memory;
-    let said = Said {
-        message,
-        reply: format!("{notice}{reply}"),
-        actions,
-        awaiting: turn.awaiting.map(|a| a.as_str().to_owned()),
-        options: turn.options,
     };
     finish(
         kv,
@@ -214,6 +195,38 @@ fn post(
         said,
         conversation_id.is_some(),
     )
+}
+
+/// One turn of the built-in assistant; its memory goes into `conv`.
+fn built_in(
+    kv: &impl KeyValue,
+    caller: &Caller,
+    conv: &mut Conversation,
+    message: String,
+    clock: Clock,
+    idem: Option<&Idempotency>,
+    notice: &str,
+) -> Result<Said, ApiError> {
+    let tasks = crate::store::all(kv, caller.user_id()).map_err(store_error)?;
+    let tasks: Vec<Value> = tasks
+        .iter()
+        .map(|t| serde_json::to_value(t).expect("tasks serialize"))
+        .collect();
+    let world = World {
+        clock,
+        tasks: &tasks,
+    };
+    let turn = dialogue::respond(&message, &conv.memory, &world);
+    let (actions, results) = run(kv, caller, &turn, idem);
+    let (reply, memory) = dialogue::conclude(&turn, &results);
+    conv.memory = memory;
+    Ok(Said {
+        message,
+        reply: format!("{notice}{reply}"),
+        actions,
+        awaiting: turn.awaiting.map(|a| a.as_str().to_owned()),
+        options: turn.options,
+    })
 }
 
 /// One exchange: the user's message and the answer.

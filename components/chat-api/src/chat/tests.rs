@@ -3,48 +3,13 @@
 //! Idempotency-Key, bad input and isolation.
 
 use serde_json::{Value, json};
-use todo_auth::SIGNING_KEY_SECRET;
-use todo_domain::{MemoryKv, Request, Response, StaticSecrets};
+use todo_domain::{MemoryKv, Request};
 
 use crate::api::handle;
-
-const KEY: &str = "test-signing-key-with-at-least-32-bytes";
-
-fn secrets() -> StaticSecrets {
-    StaticSecrets::default().with(SIGNING_KEY_SECRET, KEY)
-}
+use crate::test_support::{secrets, send};
 
 fn token(kv: &MemoryKv, email: &str) -> String {
-    let body = json!({"email": email, "password": "long enough", "time_zone": "Europe/Paris"});
-    let resp = handle(
-        kv,
-        &secrets(),
-        &Request::new("POST", "/api/auth/signup").with_body(body.to_string()),
-    );
-    assert_eq!(resp.status, 201);
-    resp.json_body().unwrap()["access_token"]
-        .as_str()
-        .unwrap()
-        .to_owned()
-}
-
-fn send(
-    kv: &MemoryKv,
-    token: &str,
-    method: &str,
-    path: &str,
-    body: Option<String>,
-    headers: &[(&str, &str)],
-) -> Response {
-    let mut req =
-        Request::new(method, path).with_header("authorization", &format!("Bearer {token}"));
-    for (k, v) in headers {
-        req = req.with_header(k, v);
-    }
-    if let Some(b) = body {
-        req = req.with_body(b);
-    }
-    handle(kv, &secrets(), &req)
+    crate::test_support::token(kv, email, "Europe/Paris")
 }
 
 fn chat(kv: &MemoryKv, token: &str, conversation: Option<&str>, message: &str) -> Value {

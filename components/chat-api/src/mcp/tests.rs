@@ -2,30 +2,14 @@
 //! errors MCP defines, authentication, and tools acting as the caller.
 
 use serde_json::{Value, json};
-use todo_auth::SIGNING_KEY_SECRET;
-use todo_domain::{MemoryKv, Request, Response, StaticSecrets};
+use todo_domain::{MemoryKv, Request, Response};
 
 use super::{INVALID_PARAMS, INVALID_REQUEST, METHOD_NOT_FOUND, PARSE_ERROR, PROTOCOL_VERSIONS};
 use crate::api::handle;
-
-const KEY: &str = "test-signing-key-with-at-least-32-bytes";
-
-fn secrets() -> StaticSecrets {
-    StaticSecrets::default().with(SIGNING_KEY_SECRET, KEY)
-}
+use crate::test_support::secrets;
 
 fn token(kv: &MemoryKv, email: &str) -> String {
-    let body = json!({"email": email, "password": "long enough", "time_zone": "UTC"});
-    let resp = handle(
-        kv,
-        &secrets(),
-        &Request::new("POST", "/api/auth/signup").with_body(body.to_string()),
-    );
-    assert_eq!(resp.status, 201);
-    resp.json_body().unwrap()["access_token"]
-        .as_str()
-        .unwrap()
-        .to_owned()
+    crate::test_support::token(kv, email, "UTC")
 }
 
 fn post(kv: &MemoryKv, token: &str, body: &str) -> Response {

@@ -103,6 +103,28 @@ impl<'a> Api<'a> {
         entries
     }
 
+    /// Waits until `task`'s audit history holds every event type of
+    /// `wanted` and returns the types in order.
+    pub async fn history_holding(&self, task: &str, wanted: &[&str]) -> Vec<String> {
+        eventually(
+            &format!("[{}] {wanted:?} in the audit of {task}", self.stack.name()),
+            WAIT,
+            || async {
+                let types: Vec<String> = self
+                    .history(task)
+                    .await
+                    .iter()
+                    .map(|e| e["event"]["type"].as_str().unwrap_or_default().to_owned())
+                    .collect();
+                wanted
+                    .iter()
+                    .all(|w| types.iter().any(|t| t == w))
+                    .then_some(types)
+            },
+        )
+        .await
+    }
+
     /// Waits until `task`'s audit history holds at least `n` entries and
     /// returns their event types in order.
     pub async fn history_types(&self, task: &str, n: usize) -> Vec<String> {

@@ -15,7 +15,7 @@ use uuid::Uuid;
 
 use crate::idempotency::Idempotency;
 use crate::tasks::{Caller, store_error};
-use crate::tools::{self, ToolError};
+use crate::tools;
 use model::LanguageModel;
 
 pub use store::{Conversation, Message};
@@ -302,17 +302,7 @@ fn run(
         let outcome = tools::call_as(kv, caller, &call.tool, &call.arguments, step.as_ref());
         let (result, said) = match outcome {
             Ok(v) => (v.clone(), Ok(v)),
-            Err(e) => {
-                let body = match &e {
-                    ToolError::Failed(api) => {
-                        json!({"error": {"code": api.code, "message": api.message, "field": api.field}})
-                    }
-                    ToolError::Unknown(_) => {
-                        json!({"error": {"code": "unknown_tool", "message": e.message()}})
-                    }
-                };
-                (body, Err(e.message()))
-            }
+            Err(e) => (e.to_json(), Err(e.message())),
         };
         let mut action = Map::new();
         action.insert("tool".into(), json!(call.tool));

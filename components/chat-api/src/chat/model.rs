@@ -9,7 +9,7 @@ use todo_domain::KeyValue;
 use crate::chat::Message;
 use crate::idempotency::Idempotency;
 use crate::tasks::Caller;
-use crate::tools::{self, ToolError};
+use crate::tools;
 
 pub const MAX_ROUNDS: usize = 4;
 /// Earlier messages of the conversation given to the model.
@@ -103,7 +103,6 @@ pub struct Outcome {
 
 /// Runs the message through the model. `Err` when the model could not be
 /// reached before it did anything (the caller falls back).
-#[allow(clippy::too_many_arguments)]
 pub fn answer(
     model: &impl LanguageModel,
     kv: &impl KeyValue,
@@ -153,24 +152,17 @@ pub fn answer(
             calls: completion.calls.clone(),
         });
         for (n, call) in completion.calls.iter().enumerate() {
-            let result = match serde_json::from_str::<Value>(&call.arguments) {
+            let parsed = serde_json::from_str::<Value>(&call.arguments);
+            let result = match &parsed {
                 Ok(args) => {
                     let step = idem.map(|i| i.derived(&format!("model-{round}-{n}")));
-                    match tools::call_as(kv, caller, &call.name, &args, step.as_ref()) {
-                        Ok(v) => v,
-                        Err(ToolError::Failed(e)) => {
-                            json!({"error": {"code": e.code, "message": e.message, "field": e.field}})
-                        }
-                        Err(e @ ToolError::Unknown(_)) => {
-                            json!({"error": {"code": "unknown_tool", "message": e.message()}})
-                        }
-                    }
+                    tools::call_as(kv, caller, &call.name, args, step.as_ref())
+                        .unwrap_or_else(|e| e.to_json())
                 }
-                Err(e) => {
-                    json!({"error": {"code": "invalid_arguments", "message": format!("the arguments are not JSON: {e}")}})
-                }
+                Err(e) => json!({"error": {"code": "invalid_arguments",
+                    "message": format!("the arguments are not JSON: {e}")}}),
             };
-            let args: Value = serde_json::from_str::<Value>(&call.arguments)
+            let args = parsed
                 .ok()
                 .filter(Value::is_object)
                 .unwrap_or_else(|| json!({"unparsed": call.arguments}));

@@ -201,14 +201,11 @@ fn call(kv: &impl KeyValue, caller: &Caller, params: &Value) -> Result<Value, (i
         })),
         Err(ToolError::Unknown(name)) => Err((INVALID_PARAMS, format!("unknown tool: {name}"))),
         Err(ToolError::Failed(e)) if e.status >= 500 => Err((INTERNAL_ERROR, e.message)),
-        Err(ToolError::Failed(e)) => {
-            let text = ToolError::Failed(e.clone()).message();
-            Ok(json!({
-                "content": [{"type": "text", "text": text}],
-                "structuredContent": {"error": {"code": e.code, "message": e.message, "field": e.field}},
-                "isError": true
-            }))
-        }
+        Err(failure) => Ok(json!({
+            "content": [{"type": "text", "text": failure.message()}],
+            "structuredContent": failure.to_json(),
+            "isError": true
+        })),
     }
 }
 

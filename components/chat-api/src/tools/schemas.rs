@@ -221,6 +221,17 @@ fn build() -> Vec<Spec> {
     ]
 }
 
+/// Every tool's name, in the order of [`specs`].
+pub const NAMES: [&str; 7] = [
+    "add_task",
+    "list_tasks",
+    "get_task",
+    "update_task",
+    "complete_task",
+    "uncomplete_task",
+    "delete_task",
+];
+
 /// Every tool, in a stable order.
 pub fn specs() -> &'static [Spec] {
     static SPECS: OnceLock<Vec<Spec>> = OnceLock::new();
@@ -263,6 +274,12 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn the_names_are_the_specs_names() {
+        let names: Vec<&str> = specs().iter().map(|s| s.name).collect();
+        assert_eq!(names, NAMES);
     }
 
     #[test]

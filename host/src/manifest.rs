@@ -11,6 +11,9 @@ use serde::Deserialize;
 
 use crate::sandbox::Limits;
 
+mod files;
+pub use files::FileMount;
+
 #[derive(Debug, thiserror::Error)]
 pub enum ManifestError {
     #[error("cannot read {path}: {source}")]
@@ -40,6 +43,8 @@ pub struct ComponentDef {
     pub source: PathBuf,
     pub variables: BTreeMap<String, String>,
     pub limits: Limits,
+    /// `files`: directories its instances see, read-only.
+    pub files: Vec<FileMount>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -148,6 +153,9 @@ struct RawComponent {
     memory_limit_mb: Option<u32>,
     #[serde(default)]
     timeout_ms: Option<u64>,
+    /// Strings or tables: parsed by hand for errors naming the item.
+    #[serde(default)]
+    files: Vec<toml::Value>,
 }
 
 #[derive(Deserialize)]
@@ -272,7 +280,9 @@ impl Manifest {
         Ok(())
     }
 
-    /// Checks that every component's `.wasm` exists, naming the first missing.
+    /// Checks that every component's `.wasm` exists and that its `files`
+    /// sources are directories, naming the first that is not. Apart from
+    /// parsing so that a pod checks only what it runs (`only` first).
     pub fn check_sources(&self) -> Result<(), String> {
         for c in self.components.values() {
             if !c.source.is_file() {
@@ -282,6 +292,7 @@ impl Manifest {
                     c.source.display()
                 ));
             }
+            files::check(&c.id, &c.files)?;
         }
         Ok(())
     }
@@ -339,6 +350,7 @@ fn parse_component(id: &str, value: toml::Value, dir: &Path) -> Result<Component
         source: dir.join(&raw.source),
         variables: raw.variables,
         limits,
+        files: files::parse(id, &raw.files, dir)?,
     })
 }
 
@@ -401,6 +413,83 @@ source = "a.wasm"
                 .unwrap_err()
                 .contains("`b`")
         );
+    }
+
+    fn with_files(files: &str) -> String {
+        format!("{GOOD}files = {files}\n")
+    }
+
+    #[test]
+    fn files_are_directories_or_source_destination_tables() {
+        let m = Manifest::parse(
+            &with_files(r#"["static", { source = "build/web", destination = "/" }]"#),
+            Path::new("/app"),
+        )
+        .unwrap();
+        assert_eq!(
+            m.components["a"].files,
+            vec![
+                FileMount {
+                    source: "/app/static".into(),
+                    destination: "/static".into()
+                },
+                FileMount {
+                    source: "/app/build/web".into(),
+                    destination: "/".into()
+                },
+            ]
+        );
+        let plain = Manifest::parse(GOOD, Path::new("/app")).unwrap();
+        assert!(plain.components["a"].files.is_empty());
+    }
+
+    #[test]
+    fn malformed_files_items_name_the_item() {
+        for (files, expected) in [
+            (
+                r#"[{ source = "web", destination = "web" }]"#,
+                "files[0].destination: `web` must start with `/`",
+            ),
+            (
+                r#"["ok", { source = "web", destination = "/", exclude_files = [] }]"#,
+                "files[1]: unknown key `exclude_files`",
+            ),
+            (r#"["web/**/*"]"#, "glob patterns are not supported"),
+            (
+                r#"[{ source = "web/*.html", destination = "/" }]"#,
+                "files[0].source: `web/*.html` is a glob pattern",
+            ),
+            (r#"[{ source = "web" }]"#, "files[0]: missing `destination`"),
+            (r#"[3]"#, "files[0]: must be a directory"),
+            (
+                r#"[{ source = "web", destination = "/../x" }]"#,
+                "must not contain `..`",
+            ),
+        ] {
+            let err = Manifest::parse(&with_files(files), Path::new("/app")).unwrap_err();
+            assert!(err.contains("component `a`"), "{err}");
+            assert!(err.contains(expected), "{files}: {err}");
+        }
+    }
+
+    #[test]
+    fn files_sources_must_be_existing_directories() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("a.wasm"), "").unwrap();
+        std::fs::write(dir.path().join("page.html"), "").unwrap();
+        std::fs::create_dir(dir.path().join("web")).unwrap();
+        let check = |files: &str| {
+            Manifest::parse(&with_files(files), dir.path())
+                .unwrap()
+                .check_sources()
+        };
+        check(r#"[{ source = "web", destination = "/" }]"#).unwrap();
+        let err = check(r#"["web", "missing"]"#).unwrap_err();
+        assert!(err.contains("component `a`: files[1].source"), "{err}");
+        assert!(err.contains("missing does not exist"), "{err}");
+        let err = check(r#"[{ source = "page.html", destination = "/" }]"#).unwrap_err();
+        assert!(err.contains("files[0].source"), "{err}");
+        assert!(err.contains("is not a directory"), "{err}");
     }
 
     #[test]

@@ -2,12 +2,15 @@
 
 use std::sync::Arc;
 
+use anyhow::Context as _;
+
 use wasmtime::component::ResourceTable;
 use wasmtime::{Engine, Store, StoreLimits, StoreLimitsBuilder};
-use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
 use crate::capabilities::Backends;
+use crate::manifest::FileMount;
 use crate::sandbox::{DenyOutgoingHttp, Limits};
 
 pub struct HostState {
@@ -22,16 +25,27 @@ pub struct HostState {
 }
 
 impl HostState {
-    /// Builds a store with this component's memory limit and call deadline.
+    /// Builds a store with this component's memory limit and call deadline
+    /// and its `files` mounts, read-only. Fails only when a mounted
+    /// directory cannot be opened (removed since start-up).
     pub fn new_store(
         engine: &Engine,
         component: Arc<str>,
         backends: Backends,
         env: &[(String, String)],
         limits: &Limits,
-    ) -> Store<HostState> {
+        files: &[FileMount],
+    ) -> anyhow::Result<Store<HostState>> {
         let mut wasi = WasiCtx::builder();
         wasi.inherit_stderr().inherit_stdout().envs(env);
+        // Opened per store, as every other part of an instance's context
+        // is fresh per call: one `open` per mount, only for components
+        // that have any.
+        for mount in files {
+            wasi.preopened_dir(&mount.source, &mount.destination, FsPerms::ReadOnly)
+                .map_err(anyhow::Error::from)
+                .with_context(|| format!("opening {}", mount.source.display()))?;
+        }
         let state = HostState {
             component,
             backends,
@@ -49,7 +63,7 @@ impl HostState {
         store.limiter(|s| &mut s.limits);
         store.set_epoch_deadline(limits.deadline_ticks());
         store.epoch_deadline_trap();
-        store
+        Ok(store)
     }
 }
 

@@ -13,6 +13,7 @@ use std::process::Command;
 use anyhow::{Context, Result, bail};
 
 mod stack;
+mod web;
 
 /// Service components: (cargo package, component id in spin.toml).
 const COMPONENTS: &[(&str, &str)] = &[
@@ -21,6 +22,7 @@ const COMPONENTS: &[(&str, &str)] = &[
     ("notification", "notification"),
     ("recurring-task", "recurring-task"),
     ("websocket", "websocket"),
+    ("static-files", "frontend"),
 ];
 const WASM_TARGET: &str = "wasm32-wasip2";
 
@@ -34,10 +36,12 @@ fn main() -> Result<()> {
     match command.as_str() {
         "build" => {
             build_components(&root)?;
+            build_web(&root)?;
             cargo(&["build", "--release", "-p", "todo-host"])
         }
         "up" => {
             build_components(&root)?;
+            build_web(&root)?;
             cargo(&["build", "--release", "-p", "todo-host"])?;
             let host = target_dir()?.join("release/todo-host");
             let mut cmd = Command::new(host);
@@ -87,6 +91,21 @@ fn main() -> Result<()> {
 fn test(root: &Path, selection: &[String]) -> Result<()> {
     build_components(root)?;
     build_fixtures(root)?;
+    let web = web::enabled();
+    if web {
+        if let Some(why) = web::missing_node() {
+            bail!(
+                "{why}. The test command runs the web app's tests; `TODO_WEB=0 cargo xtask test` skips them."
+            );
+        }
+        web::build(root)?;
+        web::unit_tests(root)?;
+    }
+    let chromium = if web {
+        Some(web::chromium(root)?)
+    } else {
+        None
+    };
     cargo(&["build", "-p", "todo-host", "--bin", "todo-host"])?;
     let host = target_dir()?.join("debug/todo-host");
     let real = std::env::var("TODO_REAL_STACK").map_or(true, |v| v != "0");
@@ -103,7 +122,11 @@ fn test(root: &Path, selection: &[String]) -> Result<()> {
         cmd.args(selection);
     }
     cmd.env("TODO_HOST_BIN", host)
-        .env("TODO_BUILD_DIR", root.join("build"));
+        .env("TODO_BUILD_DIR", root.join("build"))
+        .env("TODO_WEB", if web { "1" } else { "0" });
+    if let Some(browser) = chromium {
+        cmd.env("TODO_CHROMIUM", browser);
+    }
     for (k, v) in infra.iter().flat_map(|i| i.env.iter()) {
         cmd.env(k, v);
     }
@@ -254,7 +277,54 @@ fn build_components(root: &Path) -> Result<()> {
     for (package, id) in COMPONENTS {
         copy_wasm(package, &out.join(format!("{id}.wasm")))?;
     }
+    ensure_web_dir(root)
+}
+
+/// build/web is the frontend component's `files` mount, which must exist
+/// for the host to start. Until the web app has been built there, it
+/// holds a page saying so.
+fn ensure_web_dir(root: &Path) -> Result<()> {
+    let web = root.join("build/web");
+    std::fs::create_dir_all(&web)?;
+    let index = web.join("index.html");
+    if !index.exists() {
+        std::fs::write(&index, PLACEHOLDER_PAGE)
+            .with_context(|| format!("writing {}", index.display()))?;
+    }
     Ok(())
+}
+
+const PLACEHOLDER_PAGE: &str = r#"<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>todo</title>
+</head>
+<body>
+<main>
+<h1>todo</h1>
+<p>The web app has not been built yet.</p>
+<p><code>cargo xtask up</code> builds it when Node.js 20 or newer and npm are installed.
+The API is served meanwhile.</p>
+</main>
+</body>
+</html>
+"#;
+
+/// The web app into build/web, when Node.js is here; otherwise says what
+/// to install and leaves the placeholder page (the API works without it).
+fn build_web(root: &Path) -> Result<()> {
+    if !web::enabled() {
+        return Ok(());
+    }
+    match web::missing_node() {
+        None => web::build(root),
+        Some(why) => {
+            eprintln!("note: the web app is not built: {why}. The API is served without it.");
+            Ok(())
+        }
+    }
 }
 
 /// Test fixtures: the probe component in two versions (for hot swap).

@@ -72,6 +72,10 @@ fn route(
         let caller = caller(kv, secrets, req, correlation)?;
         return crate::chat::route(kv, model, req, &caller, rest);
     }
+    if path == crate::preview::ROUTE {
+        let caller = caller(kv, secrets, req, correlation)?;
+        return crate::preview::handle(req, &caller);
+    }
     let ["api", "tasks", rest @ ..] = segments.as_slice() else {
         return Err(ApiError::not_found(format!("no route for {}", req.path)));
     };

@@ -11,6 +11,7 @@ pub mod idempotency;
 pub mod listing;
 pub mod mcp;
 pub mod occurrences;
+pub mod preview;
 pub mod series;
 pub mod store;
 pub mod tasks;

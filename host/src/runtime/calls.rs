@@ -30,6 +30,8 @@ pub enum CallError {
     },
     #[error("component `{component}` trapped: {message}")]
     Trap { component: String, message: String },
+    #[error("component `{component}`: a `files` mount is unavailable: {message}")]
+    Files { component: String, message: String },
 }
 
 /// The outcome of delivering one event.
@@ -82,14 +84,19 @@ impl Runtime {
             .ok_or_else(|| CallError::NoComponent(id.to_owned()))
     }
 
-    pub fn new_store(&self, slot: &Slot) -> Store<HostState> {
+    pub fn new_store(&self, slot: &Slot) -> Result<Store<HostState>, CallError> {
         HostState::new_store(
             &self.registry.engine,
             slot.def.id.as_str().into(),
             self.backends.clone(),
             &slot.env,
             &slot.def.limits,
+            &slot.def.files,
         )
+        .map_err(|e| CallError::Files {
+            component: slot.def.id.clone(),
+            message: format!("{e:#}"),
+        })
     }
 
     /// Instantiates the current version in a fresh store.
@@ -98,7 +105,7 @@ impl Runtime {
         slot: &Slot,
     ) -> Result<(Arc<Loaded>, Store<HostState>, wasmtime::component::Instance), CallError> {
         let loaded = slot.current();
-        let mut store = self.new_store(slot);
+        let mut store = self.new_store(slot)?;
         let instance = loaded
             .pre
             .instantiate_async(&mut store)

@@ -128,7 +128,7 @@ async fn instantiate_and_handle(app: &InProcess, samples: usize) -> Result<()> {
     let mut instances = Vec::with_capacity(samples);
     for _ in 0..samples {
         let t = Instant::now();
-        let store = rt.new_store(&slot);
+        let store = rt.new_store(&slot)?;
         stores.push(t.elapsed());
         drop(store);
         let t = Instant::now();

@@ -1,0 +1,86 @@
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { ApiError, api, setSessionExpiredHandler, takeExpired } from "@/lib/api";
+import { readSession, storeSession } from "@/lib/session";
+
+const user = { id: "u1", email: "a@example.test", name: "A", time_zone: "UTC" };
+
+function session(access: string, refresh: string, expiresIn = 900) {
+  return { user, access_token: access, refresh_token: refresh, expires_in: expiresIn };
+}
+
+function json(status: number, body: unknown): Response {
+  return new Response(JSON.stringify(body), { status, headers: { "Content-Type": "application/json" } });
+}
+
+afterEach(() => vi.unstubAllGlobals());
+
+describe("api", () => {
+  it("sends the access token and parses the answer", async () => {
+    storeSession(session("A1", "R1"));
+    const fetch = vi.fn(async () => json(200, { ok: true }));
+    vi.stubGlobal("fetch", fetch);
+    await expect(api("GET", "/api/me")).resolves.toEqual({ ok: true });
+    const init = (fetch.mock.calls[0] as unknown as [string, RequestInit])[1];
+    expect((init.headers as Record<string, string>).Authorization).toBe("Bearer A1");
+  });
+
+  it("refreshes once on 401 and retries with the new token", async () => {
+    storeSession(session("A1", "R1"));
+    const seen: string[] = [];
+    vi.stubGlobal(
+      "fetch",
+      vi.fn(async (path: string, init: RequestInit) => {
+        if (path === "/api/auth/refresh") {
+          expect(JSON.parse(String(init.body))).toEqual({ refresh_token: "R1" });
+          return json(200, session("A2", "R2"));
+        }
+        const auth = (init.headers as Record<string, string>).Authorization;
+        seen.push(auth);
+        return auth === "Bearer A2" ? json(200, { n: 1 }) : json(401, { error: { code: "unauthorized", message: "expired" } });
+      }),
+    );
+    // Two calls at once share one refresh (a refresh token works once).
+    const [a, b] = await Promise.all([api("GET", "/api/tasks"), api("GET", "/api/me")]);
+    expect(a).toEqual({ n: 1 });
+    expect(b).toEqual({ n: 1 });
+    expect(readSession()?.refreshToken).toBe("R2");
+    expect(seen.filter((s) => s === "Bearer A2")).toHaveLength(2);
+  });
+
+  it("ends the session and calls the expiry handler when the refresh is refused", async () => {
+    storeSession(session("A1", "R1"));
+    const expired = vi.fn();
+    setSessionExpiredHandler(expired);
+    vi.stubGlobal(
+      "fetch",
+      vi.fn(async (path: string) =>
+        path === "/api/auth/refresh"
+          ? json(401, { error: { code: "unauthorized", message: "revoked" } })
+          : json(401, { error: { code: "unauthorized", message: "expired" } }),
+      ),
+    );
+    await expect(api("GET", "/api/tasks")).rejects.toMatchObject({ status: 401, code: "session_expired" });
+    expect(expired).toHaveBeenCalledOnce();
+    expect(readSession()).toBeNull();
+    // The app shell tells sign-in why (once).
+    expect(takeExpired()).toBe(true);
+    expect(takeExpired()).toBe(false);
+  });
+
+  it("turns a refusal into an ApiError naming the field", async () => {
+    storeSession(session("A1", "R1"));
+    vi.stubGlobal(
+      "fetch",
+      vi.fn(async () => json(422, { error: { code: "validation_failed", message: "must not be blank", field: "title" } })),
+    );
+    const err = await api("POST", "/api/tasks", { body: { title: "" } }).catch((e) => e);
+    expect(err).toBeInstanceOf(ApiError);
+    expect(err).toMatchObject({ status: 422, field: "title", message: "must not be blank" });
+  });
+
+  it("reports an unreachable server as a network error", async () => {
+    storeSession(session("A1", "R1"));
+    vi.stubGlobal("fetch", vi.fn(async () => Promise.reject(new TypeError("Failed to fetch"))));
+    await expect(api("GET", "/api/tasks")).rejects.toMatchObject({ status: 0, code: "network" });
+  });
+});

@@ -108,6 +108,13 @@ export async function apiGet(page, path) {
   return { status: res.status(), body: await res.json() };
 }
 
+export async function apiPost(page, path, body) {
+  const t = await token(page);
+  const res = await page.request.post(path, { data: body, headers: { Authorization: `Bearer ${t}` } });
+  expect(res.ok(), `POST ${path}: ${res.status()}`);
+  return res.json();
+}
+
 /** Waits until `fn` returns something truthy, or fails saying `what`. */
 export async function eventually(what, fn, timeoutMs = 15000) {
   const end = Date.now() + timeoutMs;

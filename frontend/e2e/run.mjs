@@ -7,6 +7,7 @@ import {
   accessible,
   allowing,
   apiGet,
+  apiPost,
   device,
   eventually,
   expect,
@@ -243,6 +244,53 @@ scenario("the chat creates a recurring task and the list shows it", async () => 
   await page.getByRole("heading", { name: /History of “water the ferns”/i }).waitFor();
   await page.goBack();
   await page.getByRole("heading", { name: "Tasks" }).waitFor();
+});
+
+scenario("the assistant's question about which task is answered with a button", async () => {
+  const { page } = a1;
+  for (const title of ["Pay rent", "Pay taxes"]) await apiPost(page, "/api/tasks", { title });
+  await row(page, "Pay taxes").waitFor();
+  const box = page.getByLabel("Message to the assistant");
+  await box.fill("complete pay");
+  await box.press("Enter");
+  const choice = page.getByRole("group", { name: "Answer the assistant" }).getByRole("button", { name: /Pay taxes/ });
+  await choice.waitFor();
+  await choice.click();
+  await page.getByTestId("action-card").filter({ hasText: "Completed: Pay taxes" }).waitFor();
+  await page.getByRole("checkbox", { name: "Reopen “Pay taxes”" }).waitFor();
+  await page.getByRole("checkbox", { name: "Complete “Pay rent”" }).waitFor();
+});
+
+scenario("keyboard only", async () => {
+  const { page } = a1;
+  await page.getByRole("button", { name: "New task" }).focus();
+  await page.keyboard.press("Enter");
+  // The dialog takes the focus to its first field.
+  await page.keyboard.type("Typed with the keyboard");
+  await page.keyboard.press("Enter");
+  await row(page, "Typed with the keyboard").waitFor();
+  await page.getByRole("checkbox", { name: "Complete “Typed with the keyboard”" }).focus();
+  await page.keyboard.press("Space");
+  await page.getByRole("checkbox", { name: "Reopen “Typed with the keyboard”" }).waitFor();
+  await page.getByRole("button", { name: "Edit “Typed with the keyboard”" }).focus();
+  await page.keyboard.press("Enter");
+  await page.getByTestId("task-dialog").waitFor();
+  await page.keyboard.press("Escape");
+  await page.getByTestId("task-dialog").waitFor({ state: "detached" });
+});
+
+scenario("more tasks load as the list scrolls", async () => {
+  const c = await device(browser);
+  await signUp(c.page, `carol-${run}@example.test`, "Carol");
+  for (let i = 1; i <= 60; i++) await apiPost(c.page, "/api/tasks", { title: `Chore ${String(i).padStart(2, "0")}` });
+  await c.page.reload();
+  await row(c.page, "Chore 60").waitFor();
+  expect((await c.page.getByTestId("task").count()) === 50, "the first page holds 50 tasks");
+  await c.page.getByTestId("task").last().scrollIntoViewIfNeeded();
+  await c.page.mouse.wheel(0, 5000);
+  await row(c.page, "Chore 01").waitFor();
+  expect((await c.page.getByTestId("task").count()) === 60, "scrolling loads the rest");
+  await c.context.close();
 });
 
 scenario("editing a recurring task shows the rule in words and its next dates", async () => {

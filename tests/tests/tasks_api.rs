@@ -114,7 +114,66 @@ async fn the_full_task_model_round_trips() {
             (again.status, again.body["version"].clone()),
             (200, json!(2))
         );
+
+        // What the web app's recurrence builder shows for a rule not saved yet.
+        let preview = api
+            .post(
+                "/api/recurrence/preview",
+                &json!({"due": {"date": "2026-12-01", "time": "09:00"},
+                        "recurrence": {"rrule": "FREQ=MONTHLY;BYMONTHDAY=1"}, "count": 2}),
+            )
+            .await;
+        assert_eq!(preview.status, 200, "[{name}] {}", preview.body);
+        assert_eq!(
+            preview.body["occurrences"][1]["at"], "2027-01-01T14:00:00Z",
+            "[{name}] 09:00 New York"
+        );
+        assert!(preview.body["recurrence"]["text"].is_string());
+        web_app_is_served(&api, name).await;
     }
+}
+
+/// The web app (the frontend component's static files) on the API's
+/// origin, with its assets; unknown API paths stay JSON 404s.
+async fn web_app_is_served(api: &Api<'_>, name: &str) {
+    let http = &api.session.http;
+    let index = http.get(api.url("/")).send().await.unwrap();
+    assert_eq!(index.status(), 200, "[{name}]");
+    assert!(
+        index.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html"),
+        "[{name}]"
+    );
+    assert!(index.headers().contains_key("content-security-policy"));
+    let html = index.text().await.unwrap();
+    let asset = html
+        .split('"')
+        .find(|s| s.starts_with("/_next/static/") && s.ends_with(".js"))
+        .unwrap_or_else(|| panic!("[{name}] no script in the page: {html}"));
+    let js = http.get(api.url(asset)).send().await.unwrap();
+    assert_eq!(js.status(), 200, "[{name}] {asset}");
+    assert!(
+        js.headers()["cache-control"]
+            .to_str()
+            .unwrap()
+            .contains("immutable"),
+        "[{name}]"
+    );
+    let signin = http.get(api.url("/signin")).send().await.unwrap();
+    assert_eq!(
+        signin.status(),
+        200,
+        "[{name}] /signin redirects to /signin/"
+    );
+    assert!(signin.url().path().ends_with("/signin/"), "[{name}]");
+    let unknown = api.get("/api/no-such-route").await;
+    assert_eq!(
+        (unknown.status, unknown.body["error"]["code"].clone()),
+        (404, json!("not_found")),
+        "[{name}]"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -19,16 +19,22 @@ pub fn handle(root: &Path, req: &Request) -> Response {
         return api_not_found(req);
     }
     let head = req.method == "HEAD";
-    if !head && req.method != "GET" {
-        let resp = Response::text(405, format!("method {} is not allowed here\n", req.method))
-            .with_header("allow", "GET, HEAD");
-        return finish(resp, false);
-    }
     let decoded = match path::decode(&req.path) {
         Ok(decoded) => decoded,
         Err(message) => return finish(Response::text(400, format!("{message}\n")), head),
     };
-    let resp = match path::resolve(root, &decoded) {
+    let resolved = path::resolve(root, &decoded);
+    if !head && req.method != "GET" {
+        // A path that names nothing is a 404 whatever the method: 405
+        // would tell a caller that something lives there.
+        let resp = match resolved {
+            Resolved::NotFound => Response::text(404, "not found\n"),
+            _ => Response::text(405, format!("method {} is not allowed here\n", req.method))
+                .with_header("allow", "GET, HEAD"),
+        };
+        return finish(resp, false);
+    }
+    let resp = match resolved {
         Resolved::File(file) => match std::fs::read(&file) {
             Ok(content) => file_response(req, &decoded, &file, content),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => not_found(root),
@@ -276,6 +282,14 @@ mod tests {
         let resp = handle(s.path(), &Request::new("POST", "/"));
         assert_eq!(resp.status, 405);
         assert_eq!(resp.header("allow"), Some("GET, HEAD"));
+        // Where nothing is, nothing is said to be: 404, as the host answers
+        // an unrouted path (e.g. an internal route probed from outside).
+        let resp = handle(
+            s.path(),
+            &Request::new("POST", "/internal/series/instances"),
+        );
+        assert_eq!(resp.status, 404);
+        assert_eq!(resp.header("allow"), None);
     }
 
     #[test]

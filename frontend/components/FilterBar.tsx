@@ -28,6 +28,14 @@ const QUICK: { term: string; label: string }[] = [
   { term: "priority>=high", label: "High priority" },
 ];
 
+const PRIORITY_TERMS: { term: string; label: string }[] = [
+  { term: "priority:urgent", label: "Urgent" },
+  { term: "priority:high", label: "High" },
+  { term: "priority:medium", label: "Medium" },
+  { term: "priority:low", label: "Low" },
+  { term: "priority:none", label: "No priority" },
+];
+
 interface Props {
   query: ListQuery;
   onChange(q: ListQuery): void;
@@ -160,6 +168,19 @@ export default function FilterBar({ query, onChange, tags, filterError }: Props)
             {f.label}
           </button>
         ))}
+        <select
+          aria-label="By priority"
+          className="btn-small"
+          value=""
+          onChange={(e) => e.target.value && onChange({ ...query, filter: toggleTerm(query.filter, e.target.value) })}
+        >
+          <option value="">By priority…</option>
+          {PRIORITY_TERMS.map((p) => (
+            <option key={p.term} value={p.term}>
+              {hasTerm(query.filter, p.term) ? `✓ ${p.label}` : p.label}
+            </option>
+          ))}
+        </select>
         {tags.length > 0 && (
           <select
             aria-label="By tag"

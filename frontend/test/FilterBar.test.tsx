@@ -49,6 +49,16 @@ describe("FilterBar", () => {
     expect(state().filter).toBe("due:overdue");
   });
 
+  it("adds a priority or a tag from the quick selects", () => {
+    render(<Harness />);
+    fireEvent.change(screen.getByLabelText("By priority"), { target: { value: "priority:urgent" } });
+    expect(state().filter).toBe("priority:urgent");
+    fireEvent.change(screen.getByLabelText("By tag"), { target: { value: "work" } });
+    expect(state().filter).toBe("priority:urgent tag:work");
+    fireEvent.change(screen.getByLabelText("By priority"), { target: { value: "priority:urgent" } });
+    expect(state().filter).toBe("tag:work");
+  });
+
   it("shows the server's parse error inline, tied to the input", () => {
     render(<Harness error="expected a filter term at 7" />);
     const box = screen.getByRole("combobox", { name: /filter/i });

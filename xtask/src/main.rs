@@ -6,12 +6,14 @@
 //!   test    build everything, then run every test tier
 //!   bench   build release, then run the benchmarks; `bench --real`
 //!           measures the real stack instead (Kafka, daprd, pod hosts)
+//!   image   the host image without a container engine, checked and run
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::{Context, Result, bail};
 
+mod image;
 mod stack;
 mod web;
 
@@ -49,6 +51,11 @@ fn main() -> Result<()> {
             run(&mut cmd)
         }
         "test" => test(&root, &rest),
+        "image" => {
+            build_components(&root)?;
+            build_web(&root)?;
+            image(&root)
+        }
         "bench" if rest.iter().any(|a| a == "--real") => {
             let rest: Vec<&str> = rest
                 .iter()
@@ -80,7 +87,7 @@ fn main() -> Result<()> {
             }
             Ok(())
         }
-        _ => bail!("usage: cargo xtask <build|up|test|bench> [args]"),
+        _ => bail!("usage: cargo xtask <build|up|test|bench|image> [args]"),
     }
 }
 
@@ -106,6 +113,10 @@ fn test(root: &Path, selection: &[String]) -> Result<()> {
     } else {
         None
     };
+    // The shipped image: built without an engine, validated, run as non-root.
+    if std::env::var("TODO_IMAGE").map_or(true, |v| v != "0") {
+        image(root)?;
+    }
     cargo(&["build", "-p", "todo-host", "--bin", "todo-host"])?;
     let host = target_dir()?.join("debug/todo-host");
     let real = std::env::var("TODO_REAL_STACK").map_or(true, |v| v != "0");
@@ -311,6 +322,20 @@ The API is served meanwhile.</p>
 </body>
 </html>
 "#;
+
+/// The host image, built without an engine, validated and run (see
+/// image.rs); prints its digest and size.
+fn image(root: &Path) -> Result<()> {
+    let version = env!("CARGO_PKG_VERSION");
+    let built = image::build(root, &target_dir()?, version)?;
+    println!(
+        "image: todo-host:{version} {} ({:.1} MB layer, {:.1} MB compressed)",
+        built.digest,
+        built.layer_bytes as f64 / 1e6,
+        built.compressed_bytes as f64 / 1e6
+    );
+    Ok(())
+}
 
 /// The web app into build/web, when Node.js is here; otherwise says what
 /// to install and leaves the placeholder page (the API works without it).

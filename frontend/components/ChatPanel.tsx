@@ -71,16 +71,22 @@ export default function ChatPanel() {
   const [error, setError] = useState<string | null>(null);
   const log = useRef<HTMLOListElement>(null);
 
-  // Reopen the conversation this browser had open.
+  // Reopen the conversation this browser had open, or on a new device the
+  // user's latest one.
   useEffect(() => {
-    const known = window.localStorage.getItem(storeKey);
-    if (!known) return;
-    api<Conversation>("GET", `/api/chat/conversations/${encodeURIComponent(known)}`)
-      .then((c) => {
+    const open = (id: string) =>
+      api<Conversation>("GET", `/api/chat/conversations/${encodeURIComponent(id)}`).then((c) => {
         setConversation(c.id);
         setMessages(c.messages);
-      })
-      .catch(() => window.localStorage.removeItem(storeKey));
+      });
+    const known = window.localStorage.getItem(storeKey);
+    if (known) {
+      open(known).catch(() => window.localStorage.removeItem(storeKey));
+      return;
+    }
+    api<{ conversations: { id: string }[] }>("GET", "/api/chat/conversations")
+      .then((list) => (list.conversations[0] ? open(list.conversations[0].id) : undefined))
+      .catch(() => undefined);
   }, [storeKey]);
 
   useEffect(() => {

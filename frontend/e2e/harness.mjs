@@ -2,7 +2,7 @@
 // playwright-core, pages that record console errors and failed requests,
 // axe-core on each screen, and screenshots named after the screen.
 
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
 import AxeBuilder from "@axe-core/playwright";
@@ -35,6 +35,8 @@ function note(kind, text) {
 
 export async function launch() {
   mkdirSync(SHOTS, { recursive: true });
+  // Only this run's screens: no failure shot of an earlier run survives.
+  for (const f of readdirSync(SHOTS)) if (f.endsWith(".png")) rmSync(join(SHOTS, f));
   return chromium.launch({
     executablePath: CHROMIUM,
     // No background connections: this machine's network refuses them, and

@@ -349,6 +349,8 @@ scenario("phone width", async () => {
   await screenshot(phone.page, "phone");
   await phone.page.getByRole("group", { name: "Show" }).getByRole("button", { name: "Assistant" }).click();
   await phone.page.getByLabel("Message to the assistant").waitFor();
+  // A new device opens the user's latest conversation.
+  await phone.page.getByTestId("chat-user").filter({ hasText: "water the ferns" }).waitFor();
   await screenshot(phone.page, "phone-chat");
   await phone.context.close();
 });
@@ -402,8 +404,8 @@ async function main() {
     } catch (e) {
       failed++;
       console.log(`FAIL ${s.name} (${Date.now() - t0} ms): ${e?.stack ?? e}`);
-      for (const ctx of [a1, a2]) {
-        if (ctx) await screenshot(ctx.page, `failure-${scenarios.indexOf(s)}`).catch(() => {});
+      for (const [name, ctx] of [["device1", a1], ["device2", a2]]) {
+        if (ctx) await screenshot(ctx.page, `failure-${scenarios.indexOf(s)}-${name}`).catch(() => {});
       }
     }
   }

@@ -24,14 +24,7 @@ export class ApiError extends Error {
 const EARLY_REFRESH_MS = 30_000;
 
 let refreshing: Promise<StoredSession | null> | null = null;
-let onExpired: () => void = () => {};
 let expiredFlag = false;
-
-/** What else to do when the session cannot be renewed (the app shell sends
- * the person to sign-in, keeping their drafts). */
-export function setSessionExpiredHandler(handler: () => void) {
-  onExpired = handler;
-}
 
 /** Whether the session ended because it could not be renewed (rather than
  * by signing out); reading it clears it. */
@@ -153,9 +146,9 @@ async function doRefresh(used: StoredSession | null): Promise<StoredSession | nu
 }
 
 function expireSession() {
+  // Clearing the session sends the app shell to sign-in, drafts kept.
   expiredFlag = true;
   clearSession();
-  onExpired();
 }
 
 export async function signIn(email: string, password: string): Promise<StoredSession> {

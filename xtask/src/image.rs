@@ -21,6 +21,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 
+use crate::run;
+
 /// The image's user: distroless's `nonroot`.
 const UID: u64 = 65532;
 const MUSL: &str = "x86_64-unknown-linux-musl";
@@ -356,17 +358,7 @@ fn lint_dockerfile(root: &Path) -> Result<()> {
 }
 
 fn tool(root: &Path, name: &str) -> Result<PathBuf> {
-    Ok(PathBuf::from(output(
-        Command::new(root.join("xtask/stack/tools.sh")).arg(name),
-    )?))
-}
-
-fn run(cmd: &mut Command) -> Result<()> {
-    let status = cmd.status().with_context(|| format!("running {cmd:?}"))?;
-    if !status.success() {
-        bail!("{cmd:?} failed: {status}");
-    }
-    Ok(())
+    crate::stack::run_script(&root.join("xtask/stack"), "tools.sh", &[name]).map(PathBuf::from)
 }
 
 fn output(cmd: &mut Command) -> Result<String> {

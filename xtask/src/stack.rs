@@ -28,7 +28,8 @@ pub struct Infra {
     pub env: Vec<(String, String)>,
 }
 
-fn run_script(scripts: &Path, name: &str, args: &[&str]) -> Result<String> {
+/// Runs a script of xtask/stack and returns the last line it printed.
+pub fn run_script(scripts: &Path, name: &str, args: &[&str]) -> Result<String> {
     let out = Command::new("bash")
         .arg(scripts.join(name))
         .args(args)

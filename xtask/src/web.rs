@@ -9,7 +9,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::SystemTime;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
+
+use crate::run;
 
 const MIN_NODE_MAJOR: u32 = 20;
 
@@ -101,14 +103,6 @@ fn npm(app: &Path) -> Command {
     cmd
 }
 
-fn run(cmd: &mut Command) -> Result<()> {
-    let status = cmd.status().with_context(|| format!("running {cmd:?}"))?;
-    if !status.success() {
-        bail!("{cmd:?} failed: {status}");
-    }
-    Ok(())
-}
-
 /// What the export is made from.
 fn sources(app: &Path) -> Vec<PathBuf> {
     let mut files = Vec::new();
@@ -166,12 +160,5 @@ fn copy_dir(from: &Path, to: &Path) -> Result<()> {
 /// The browser of the end-to-end tests (Debian's Chromium, installed by
 /// the script when missing).
 pub fn chromium(root: &Path) -> Result<String> {
-    let out = Command::new(root.join("xtask/stack/chromium.sh"))
-        .stderr(std::process::Stdio::inherit())
-        .output()
-        .context("running xtask/stack/chromium.sh")?;
-    if !out.status.success() {
-        bail!("xtask/stack/chromium.sh failed: {}", out.status);
-    }
-    Ok(String::from_utf8(out.stdout)?.trim().to_owned())
+    crate::stack::run_script(&root.join("xtask/stack"), "chromium.sh", &[])
 }

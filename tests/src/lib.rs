@@ -13,6 +13,7 @@ use anyhow::{Context, Result, bail};
 pub mod account;
 pub mod api;
 pub mod contract;
+pub mod dapr_resources;
 pub mod manifest;
 pub mod outside;
 pub mod python;

@@ -29,7 +29,7 @@ pub const REDELIVERY: Duration = Duration::from_secs(30);
 /// Each creator starts at most one request per `PACE`.
 pub const PACE: Duration = Duration::from_millis(200);
 pub const CREATED: &str = "com.todo.task.created.v1";
-/// The Dapr pub/sub component of dapr/local/pubsub.yaml.
+/// The Dapr pub/sub component of dapr/components/pubsub.yaml.
 pub const PUBSUB: &str = "pubsub";
 /// The pub/sub component of `broadcast` subscriptions (a consumer group
 /// per pod).

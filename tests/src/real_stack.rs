@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 
+use crate::dapr_resources::{LocalDapr, state_store_name};
 use crate::stack::Stack;
 use crate::{host_bin, workspace_root};
 
@@ -65,18 +66,6 @@ impl Infra {
     }
 }
 
-/// Which Dapr state store a component uses (overlay file, component
-/// name): durable data in PostgreSQL, the rest in Redis.
-fn state_store_of(component: &str, durable: &[String]) -> (&'static str, &'static str) {
-    if durable.iter().any(|d| d == component) {
-        return ("statestore-postgresql.yaml", "statestore-durable");
-    }
-    match component {
-        "chat-api" | "audit" => ("statestore-postgresql.yaml", "statestore-durable"),
-        _ => ("statestore-redis.yaml", "statestore"),
-    }
-}
-
 pub const APP_TOKEN: &str = "test-app-token";
 pub const DAPR_TOKEN: &str = "test-dapr-token";
 
@@ -99,6 +88,8 @@ pub struct RealStack {
     /// Extra environment of every host.
     host_env: Vec<(String, String)>,
     durable: Vec<String>,
+    /// Every component of the manifest.
+    components: Vec<String>,
     /// The `auth-signing-key` secret of every pod of this stack.
     pub signing_key: String,
     _turn: Turn,
@@ -143,12 +134,6 @@ fn free_port() -> u16 {
 
 fn script(name: &str) -> PathBuf {
     workspace_root().join("xtask/stack").join(name)
-}
-
-fn fill(template: &str, vars: &[(&str, &str)]) -> String {
-    vars.iter().fold(template.to_owned(), |t, (k, v)| {
-        t.replace(&format!("${{{k}}}"), v)
-    })
 }
 
 /// Components run as two replicas, as in a cluster: the websocket
@@ -224,6 +209,7 @@ impl RealStack {
             manifest: manifest.to_path_buf(),
             pods: Vec::new(),
             routes,
+            components,
             durable: durable.iter().map(|s| s.to_string()).collect(),
             host_env: env
                 .iter()
@@ -244,7 +230,7 @@ impl RealStack {
                 }),
             _turn: turn,
         };
-        for component in components {
+        for component in stack.components.clone() {
             let replicas = if REPLICATED.contains(&component.as_str()) {
                 2
             } else {
@@ -253,7 +239,7 @@ impl RealStack {
             for replica in 0..replicas {
                 let name = format!("{component}-{replica}");
                 let dir = run.join(&name);
-                stack.write_resources(&component, &dir)?;
+                stack.write_resources(&dir)?;
                 stack.pods.push(Pod {
                     component: component.clone(),
                     name,
@@ -270,50 +256,39 @@ impl RealStack {
         Ok(stack)
     }
 
-    fn write_resources(&self, component: &str, dir: &Path) -> Result<()> {
-        let res = dir.join("resources");
-        std::fs::create_dir_all(&res)?;
+    fn write_resources(&self, dir: &Path) -> Result<()> {
+        std::fs::create_dir_all(dir)?;
         let secrets = dir.join("secrets.json");
         // Every pod of one stack shares the token signing key, as the
         // pods of a cluster share one Kubernetes secret.
         let secrets_json = serde_json::json!({
             "greeting": "hello from the secret store",
             "auth-signing-key": self.signing_key,
+            "redis-password": "",
+            "postgres-url": self.infra.postgres,
         });
         std::fs::write(&secrets, secrets_json.to_string())?;
-        let secrets = secrets.display().to_string();
-        let vars = [
-            ("KAFKA_BROKERS", self.infra.kafka.as_str()),
-            ("APP_ID", component),
-            ("REDIS_HOST", self.infra.redis.as_str()),
-            ("POSTGRES_URL", self.infra.postgres.as_str()),
-            ("SECRETS_FILE", secrets.as_str()),
-        ];
-        let local = workspace_root().join("dapr/local");
-        for file in [
-            "pubsub.yaml",
-            "pubsub-broadcast.yaml",
-            "secretstore.yaml",
-            "conversation.yaml",
-            state_store_of(component, &self.durable).0,
-        ] {
-            let template = std::fs::read_to_string(local.join(file))?;
-            std::fs::write(res.join(file), fill(&template, &vars))?;
+        self.dapr_resources(&secrets).write(&dir.join("resources"))
+    }
+
+    fn dapr_resources<'a>(&'a self, secrets_file: &'a Path) -> LocalDapr<'a> {
+        LocalDapr {
+            kafka: &self.infra.kafka,
+            redis: &self.infra.redis,
+            secrets_file,
+            components: &self.components,
+            durable: &self.durable,
         }
-        // The cluster's resiliency policy as is: retries without limit, the
-        // host enforcing each trigger's max_attempts.
-        std::fs::copy(
-            workspace_root().join("dapr/resiliency.yaml"),
-            res.join("resiliency.yaml"),
-        )?;
-        Ok(())
     }
 
     /// Starts pod `i`'s host and sidecar (again, after a kill).
     pub fn start_pod(&mut self, i: usize) -> Result<()> {
         let scheduler = self.infra.scheduler.clone();
         let manifest = self.manifest.clone();
-        let store_name = state_store_of(&self.pods[i].component, &self.durable).1;
+        let store_name = state_store_name(
+            self.dapr_resources(Path::new(""))
+                .is_durable(&self.pods[i].component),
+        );
         let host_env = self.host_env.clone();
         let pod = &mut self.pods[i];
         std::fs::create_dir_all(&pod.dir)?;

@@ -13,6 +13,7 @@ use std::process::Command;
 
 use anyhow::{Context, Result, bail};
 
+mod chart;
 mod image;
 mod stack;
 mod web;
@@ -51,6 +52,7 @@ fn main() -> Result<()> {
             run(&mut cmd)
         }
         "test" => test(&root, &rest),
+        "chart" => chart::check(&root, &target_dir()?),
         "image" => {
             build_components(&root)?;
             build_web(&root)?;
@@ -87,7 +89,7 @@ fn main() -> Result<()> {
             }
             Ok(())
         }
-        _ => bail!("usage: cargo xtask <build|up|test|bench|image> [args]"),
+        _ => bail!("usage: cargo xtask <build|up|test|bench|image|chart> [args]"),
     }
 }
 
@@ -116,6 +118,11 @@ fn test(root: &Path, selection: &[String]) -> Result<()> {
     // The shipped image: built without an engine, validated, run as non-root.
     if std::env::var("TODO_IMAGE").map_or(true, |v| v != "0") {
         image(root)?;
+    }
+    // The chart and the workflows, checked by Helm, a real kube-apiserver
+    // and actionlint.
+    if std::env::var("TODO_CHART").map_or(true, |v| v != "0") {
+        chart::check(root, &target_dir()?)?;
     }
     cargo(&["build", "-p", "todo-host", "--bin", "todo-host"])?;
     let host = target_dir()?.join("debug/todo-host");

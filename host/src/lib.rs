@@ -6,6 +6,7 @@ pub mod bindings;
 pub mod capabilities;
 pub mod cloudevent;
 pub mod components;
+pub mod correlation;
 pub mod dapr;
 pub mod embedded;
 pub mod manifest;

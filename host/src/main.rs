@@ -91,10 +91,16 @@ enum Command {
     },
 }
 
-fn init_tracing(format: LogFormat) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
-        tracing_subscriber::EnvFilter::new("info,cranelift=warn,wasmtime=warn")
-    });
+fn init_tracing(format: LogFormat, pod: bool) {
+    // Pods log a line per request, event and job (the access target); a
+    // developer's `todo-host up` does not, unless RUST_LOG asks.
+    let default = if pod {
+        "info,cranelift=warn,wasmtime=warn"
+    } else {
+        "info,cranelift=warn,wasmtime=warn,todo_host::access=warn"
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
@@ -111,7 +117,7 @@ fn main() -> ExitCode {
         Command::Serve { .. } => LogFormat::Json,
         Command::Up { .. } | Command::Publish { .. } => LogFormat::Text,
     });
-    init_tracing(format);
+    init_tracing(format, matches!(cli.command, Command::Serve { .. }));
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

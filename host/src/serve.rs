@@ -127,10 +127,5 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
     });
     tracing::info!(component = %opts.component, dapr_http_port = opts.dapr_http_port, "pod mode");
     println!("todo-host listening on http://{addr}");
-    axum::serve(crate::runtime::http::without_nagle(listener), router(pod))
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await?;
-    Ok(())
+    crate::runtime::http::serve_until_stopped(listener, router(pod)).await
 }

@@ -119,10 +119,5 @@ pub async fn up(opts: UpOptions) -> anyhow::Result<()> {
     tracing::info!(data_dir = %opts.data_dir.display(), "in-process mode ready");
     // Tests and scripts read this line to learn the port when given `:0`.
     println!("todo-host listening on http://{addr}");
-    axum::serve(crate::runtime::http::without_nagle(listener), router(front))
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await?;
-    Ok(())
+    crate::runtime::http::serve_until_stopped(listener, router(front)).await
 }

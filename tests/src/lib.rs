@@ -14,6 +14,7 @@ pub mod account;
 pub mod api;
 pub mod contract;
 pub mod dapr_resources;
+pub mod front_door;
 pub mod manifest;
 pub mod outside;
 pub mod python;

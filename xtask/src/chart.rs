@@ -55,6 +55,7 @@ pub fn check(root: &Path, target: &Path) -> Result<()> {
         kubectl: tool("kubectl")?,
     };
     let actionlint = tool("actionlint")?;
+    let shellcheck = tool("shellcheck")?;
     let chart = root.join("helm/todo-app");
     let out = target.join("chart");
     let _ = std::fs::remove_dir_all(&out);
@@ -80,6 +81,7 @@ pub fn check(root: &Path, target: &Path) -> Result<()> {
 
     let kube = Kube::start(&scripts, &out.join("kube"), &tools)?;
     kube.prepare()?;
+    kube.refuses_a_misspelled_field(&out)?;
     for (name, yaml) in &renders {
         let file = out.join(format!("{name}.yaml"));
         std::fs::write(&file, yaml)?;
@@ -101,6 +103,8 @@ pub fn check(root: &Path, target: &Path) -> Result<()> {
 
     let status = Command::new(&actionlint)
         .arg("-no-color")
+        .arg("-shellcheck")
+        .arg(&shellcheck)
         .current_dir(root)
         .status()
         .context("running actionlint")?;
@@ -108,7 +112,7 @@ pub fn check(root: &Path, target: &Path) -> Result<()> {
         status.success(),
         "actionlint found problems in .github/workflows"
     );
-    println!("chart: actionlint clean on .github/workflows");
+    println!("chart: actionlint (with shellcheck) clean on .github/workflows");
     Ok(())
 }
 
@@ -412,6 +416,22 @@ impl<'a> Kube<'a> {
             );
         }
         Ok(())
+    }
+
+    /// The dry run means something: a misspelled field is refused.
+    fn refuses_a_misspelled_field(&self, out: &Path) -> Result<()> {
+        let file = out.join("misspelled.yaml");
+        std::fs::write(
+            &file,
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: misspelled\ndatta:\n  a: b\n",
+        )?;
+        match self.dry_run(&file) {
+            Err(e) if e.to_string().contains("unknown field \"datta\"") => Ok(()),
+            Err(e) => bail!("a misspelled field was refused for another reason: {e}"),
+            Ok(_) => {
+                bail!("kube-apiserver accepted a misspelled field: the dry run checks nothing")
+            }
+        }
     }
 
     /// `kubectl apply --dry-run=server` (strict field validation) of every

@@ -16,6 +16,7 @@ use anyhow::{Context, Result, bail};
 mod chart;
 mod image;
 mod stack;
+mod stack_up;
 mod web;
 
 /// Service components: (cargo package, component id in spin.toml).
@@ -53,6 +54,7 @@ fn main() -> Result<()> {
         }
         "test" => test(&root, &rest),
         "chart" => chart::check(&root, &target_dir()?),
+        "stack" => stack_up::command(&root, &target_dir()?, &rest),
         "image" => {
             build_components(&root)?;
             build_web(&root)?;
@@ -89,7 +91,7 @@ fn main() -> Result<()> {
             }
             Ok(())
         }
-        _ => bail!("usage: cargo xtask <build|up|test|bench|image|chart> [args]"),
+        _ => bail!("usage: cargo xtask <build|up|test|bench|image|chart|stack> [args]"),
     }
 }
 
@@ -148,7 +150,20 @@ fn test(root: &Path, selection: &[String]) -> Result<()> {
     for (k, v) in infra.iter().flat_map(|i| i.env.iter()) {
         cmd.env(k, v);
     }
-    run_counting(&mut cmd)
+    run_counting(&mut cmd)?;
+    drop(infra);
+    // `cargo xtask stack up` itself, with the binaries just tested: up, the
+    // deployment smoke test through its front door, a pod killed and back,
+    // down. Only on a full run (a selection may not have built todo-stack).
+    if real && selection.is_empty() {
+        let target = target_dir()?;
+        stack_up::check(
+            root,
+            &target.join("debug/todo-host"),
+            &target.join("debug/todo-stack"),
+        )?;
+    }
+    Ok(())
 }
 
 /// Runs the test command, passing its output through, and closes with one

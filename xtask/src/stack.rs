@@ -24,6 +24,8 @@ const PARTITIONS: &str = "8";
 
 pub struct Infra {
     scripts: PathBuf,
+    /// Left running when dropped (`cargo xtask stack up`; `stop_in` stops).
+    pub keep_running: bool,
     pub dir: PathBuf,
     pub env: Vec<(String, String)>,
 }
@@ -44,15 +46,23 @@ pub fn run_script(scripts: &Path, name: &str, args: &[&str]) -> Result<String> {
 }
 
 impl Infra {
+    /// The servers of one test run, stopped (and their files removed)
+    /// when dropped.
     pub fn start(root: &Path) -> Result<Self> {
-        let scripts = root.join("xtask/stack");
         // Under /tmp: the PostgreSQL cluster belongs to the `postgres` user.
         let dir = PathBuf::from(format!("/tmp/todo-stack-{}", std::process::id()));
+        Self::start_in(root, &dir)
+    }
+
+    pub fn start_in(root: &Path, dir: &Path) -> Result<Self> {
+        let scripts = root.join("xtask/stack");
+        let dir = dir.to_path_buf();
         std::fs::create_dir_all(&dir)?;
         Command::new("chmod").arg("755").arg(&dir).status()?;
         let mut infra = Infra {
             scripts: scripts.clone(),
             dir: dir.clone(),
+            keep_running: false,
             env: vec![("TODO_STACK_DIR".into(), dir.display().to_string())],
         };
         let d = |name: &str| dir.join(name).display().to_string();
@@ -93,16 +103,35 @@ impl Infra {
     }
 }
 
+/// Stops the servers started in `dir`.
+pub fn stop_in(scripts: &Path, dir: &Path) {
+    let d = |name: &str| dir.join(name).display().to_string();
+    for (script, sub) in [
+        ("scheduler.sh", "scheduler"),
+        ("kafka.sh", "kafka"),
+        ("postgres.sh", "pg"),
+        ("redis.sh", "redis"),
+    ] {
+        let _ = run_script(scripts, script, &["stop", &d(sub)]);
+    }
+}
+
 impl Drop for Infra {
     fn drop(&mut self) {
-        let d = |name: &str| self.dir.join(name).display().to_string();
-        for (script, sub) in [
-            ("scheduler.sh", "scheduler"),
-            ("kafka.sh", "kafka"),
-            ("postgres.sh", "pg"),
-            ("redis.sh", "redis"),
-        ] {
-            let _ = run_script(&self.scripts, script, &["stop", &d(sub)]);
+        if self.keep_running {
+            return;
+        }
+        stop_in(&self.scripts, &self.dir);
+        // Each run's servers and pods leave about 1 GB (Kafka's segments,
+        // PostgreSQL, logs): gone unless TODO_KEEP_STACK=1 asks to keep
+        // them for a post-mortem.
+        if std::env::var("TODO_KEEP_STACK").map_or(true, |v| v != "1") {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        } else {
+            eprintln!(
+                "xtask: kept the real stack's files in {}",
+                self.dir.display()
+            );
         }
     }
 }

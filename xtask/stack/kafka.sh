@@ -9,6 +9,7 @@
 #   xtask/stack/kafka.sh topics <dir> ARGS...    kafka-topics, e.g. --create --topic t --partitions 1
 #   xtask/stack/kafka.sh consume <dir> ARGS...   console consumer, e.g. --topic t --from-beginning --max-messages 1
 #   xtask/stack/kafka.sh produce <dir> ARGS...   console producer, reads stdin, e.g. --topic t
+#   xtask/stack/kafka.sh groups <dir> ARGS...    kafka-consumer-groups, e.g. --describe --all-groups
 #
 # Maven Central has no Kafka tarball, only the jars: a throw-away pom pulls
 # kafka_2.13 + kafka-tools with all runtime deps into one lib dir under $CACHE.
@@ -157,5 +158,6 @@ status) running "$dir" && cat "$dir/bootstrap" || { echo stopped; exit 1; } ;;
 topics)  tool "$dir" org.apache.kafka.tools.TopicCommand "$@" ;;
 consume) tool "$dir" org.apache.kafka.tools.consumer.ConsoleConsumer "$@" ;;
 produce) tool "$dir" org.apache.kafka.tools.ConsoleProducer "$@" ;;
+groups)  tool "$dir" org.apache.kafka.tools.consumer.group.ConsumerGroupCommand "$@" ;;
 *) echo "unknown command $cmd" >&2; exit 2 ;;
 esac

@@ -150,7 +150,10 @@ stop)
   ;;
 status)
   if running etcd && running kube-apiserver && ready; then echo "KUBECONFIG=$dir/kubeconfig"
-  else echo "stopped (etcd $(running etcd && echo up || echo down), kube-apiserver $(running kube-apiserver && echo up || echo down))"; exit 1; fi
+  else
+    up() { running "$1" && echo running || echo stopped; }
+    echo "not ready (etcd $(up etcd), kube-apiserver $(up kube-apiserver))"; exit 1
+  fi
   ;;
 *) echo "unknown command $cmd" >&2; exit 2 ;;
 esac

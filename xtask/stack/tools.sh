@@ -10,6 +10,8 @@
 #   xtask/stack/tools.sh actionlint the GitHub Actions workflow linter (Go module)
 #   xtask/stack/tools.sh kube-apiserver, kubectl
 #                                   from k8s.io/kubernetes (both built together)
+#   xtask/stack/tools.sh shellcheck the shell linter actionlint runs on `run:`
+#                                   steps (Debian shellcheck)
 #   xtask/stack/tools.sh etcd       etcd server (go.etcd.io/etcd/server/v3), for
 #                                   kube-apiserver (see kube.sh)
 #
@@ -45,7 +47,7 @@ tool_module() {
     printf '\t_ "%s"\n' "$@"; printf ')\n'; } > "$dir/tools.go"
 }
 
-case "${1:?usage: tools.sh crane|hadolint|musl-gcc|helm|actionlint|kube-apiserver|kubectl|etcd}" in
+case "${1:?usage: tools.sh crane|hadolint|musl-gcc|shellcheck|helm|actionlint|kube-apiserver|kubectl|etcd}" in
 crane)
   if [[ "$(cat "$BIN/crane.version" 2>/dev/null)" != "$CRANE_VERSION" ]]; then
     export GOMODCACHE="$CACHE/go/mod" GOCACHE="$CACHE/go/build" GOBIN="$BIN"
@@ -69,6 +71,13 @@ musl-gcc)
     apt-get update -qq >&2 && apt-get install -y -qq --no-install-recommends musl-tools >&2
   fi
   command -v musl-gcc
+  ;;
+shellcheck)
+  if ! command -v shellcheck >/dev/null; then
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq >&2 && apt-get install -y -qq --no-install-recommends shellcheck >&2
+  fi
+  command -v shellcheck
   ;;
 helm)
   if [[ "$(cat "$BIN/helm.version" 2>/dev/null)" != "$HELM_VERSION" || ! -x "$BIN/helm" ]]; then
@@ -102,7 +111,8 @@ kube-apiserver|kubectl)
     export GOCACHE="$CACHE/go/kube-build"
     # k8s.io/kubernetes replaces its k8s.io/* staging modules with ./staging/...
     # paths that are not in the module zip; replace each with its published
-    # v0.<minor>.<patch> (sample-* are not published and not needed).
+    # v0.<minor>.<patch> (the sample-* ones are not needed; two of them,
+    # sample-cli-plugin and sample-controller, are not even published).
     kdir=$(go mod download -json "k8s.io/kubernetes@$KUBE_VERSION" | sed -n 's/^\s*"Dir": "\(.*\)",$/\1/p')
     [[ -d "$kdir" ]] || { echo "go mod download gave no source dir for k8s.io/kubernetes $KUBE_VERSION" >&2; exit 1; }
     staging="v0.${KUBE_VERSION#v1.}"

@@ -112,7 +112,13 @@ fn by_user(batch: Vec<(u64, Vec<u8>)>) -> Vec<Vec<Event>> {
 /// Delivers one event until it succeeds or is dead-lettered.
 async fn deliver(runtime: &Runtime, db: &Db, trigger: &TopicTrigger, topic: &str, event: Event) {
     let subscriber = trigger.component.as_str();
-    let span = tracing::info_span!("deliver", component = subscriber, topic, event = %event.id);
+    let span = tracing::info_span!(
+        "deliver",
+        component = subscriber,
+        topic,
+        event = %event.id,
+        correlation_id = event.correlation_id().unwrap_or_default()
+    );
     deliver_with_retries(runtime, db, trigger, topic, event)
         .instrument(span)
         .await

@@ -79,6 +79,50 @@ pub fn without_nagle(
     listener.tap_io(no_delay as fn(&mut tokio::net::TcpStream))
 }
 
+/// How long open connections (WebSockets above all) get to finish after a
+/// stop signal before the host exits anyway (a pod's grace period is 30 s).
+const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Serves `app` until SIGINT or SIGTERM (what Kubernetes sends a pod),
+/// then lets in-flight requests finish for up to [`SHUTDOWN_GRACE`].
+pub async fn serve_until_stopped(
+    listener: tokio::net::TcpListener,
+    app: Router,
+) -> anyhow::Result<()> {
+    let (stopping, mut stopped) = tokio::sync::watch::channel(false);
+    let server = axum::serve(without_nagle(listener), app).with_graceful_shutdown(async move {
+        stop_signal().await;
+        tracing::info!("stop signal: finishing in-flight requests");
+        let _ = stopping.send(true);
+    });
+    tokio::select! {
+        served = server => served?,
+        _ = async move {
+            let _ = stopped.wait_for(|s| *s).await;
+            tokio::time::sleep(SHUTDOWN_GRACE).await;
+        } => tracing::warn!("connections still open after {SHUTDOWN_GRACE:?}; exiting"),
+    }
+    Ok(())
+}
+
+async fn stop_signal() {
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut term) => {
+                term.recv().await;
+            }
+            Err(e) => {
+                tracing::warn!("cannot listen for SIGTERM: {e}");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term => {}
+    }
+}
+
 pub fn router(front: Arc<Front>) -> Router {
     let mut app = Router::new()
         .route(
@@ -186,24 +230,32 @@ async fn dispatch(State(front): State<Arc<Front>>, req: Request) -> Response {
         "x-request-id",
         HeaderValue::from_str(&request_id).expect("uuid is a valid header"),
     );
+    // The caller's correlation id, or this request's id: the component
+    // puts it on the events it publishes, so one id follows a change
+    // through every service's log lines.
+    let correlation =
+        crate::correlation::of_request(&parts.headers).unwrap_or_else(|| request_id.clone());
+    parts.headers.insert(
+        crate::correlation::HEADER,
+        HeaderValue::from_str(&correlation).expect("checked to be a valid header"),
+    );
+    let (method, path) = (parts.method.clone(), parts.uri.path().to_owned());
     let req = http::Request::from_parts(parts, Full::new(body));
-    let span = tracing::info_span!("http", component = %component, request_id = %request_id);
+    let span = tracing::info_span!(
+        "http",
+        component = %component,
+        request_id = %request_id,
+        correlation_id = %correlation
+    );
     let started = std::time::Instant::now();
     let result = call_http(&front.runtime, &component, req)
-        .instrument(span)
+        .instrument(span.clone())
         .await;
     crate::metrics::METRICS.observe_handler(&component, "http", started.elapsed());
-    match result {
-        Ok(resp) => {
-            let mut resp = resp.map(Body::new);
-            resp.headers_mut().insert(
-                "x-request-id",
-                HeaderValue::from_str(&request_id).expect("uuid is a valid header"),
-            );
-            resp
-        }
+    let mut resp = match result {
+        Ok(resp) => resp.map(Body::new),
         Err(e) => {
-            tracing::error!(component = %component, request_id = %request_id, "request failed: {e}");
+            tracing::error!(parent: &span, "request failed: {e}");
             error(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "component_failed",
@@ -211,7 +263,26 @@ async fn dispatch(State(front): State<Arc<Front>>, req: Request) -> Response {
                 Some(&request_id),
             )
         }
-    }
+    };
+    tracing::info!(
+        target: crate::correlation::ACCESS,
+        parent: &span,
+        method = %method,
+        path = %path,
+        status = resp.status().as_u16(),
+        duration_ms = started.elapsed().as_secs_f64() * 1e3,
+        "request"
+    );
+    let headers = resp.headers_mut();
+    headers.insert(
+        "x-request-id",
+        HeaderValue::from_str(&request_id).expect("uuid is a valid header"),
+    );
+    headers.insert(
+        crate::correlation::HEADER,
+        HeaderValue::from_str(&correlation).expect("checked to be a valid header"),
+    );
+    resp
 }
 
 /// Runs one request through a component's `wasi:http/incoming-handler`.

@@ -12,6 +12,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde_json::{Value, json};
+use tracing::Instrument as _;
 
 use super::calls::Delivery;
 use super::http::{Front, error};
@@ -106,6 +107,30 @@ async fn event(
             return status("DROP");
         }
     };
+    let span = tracing::info_span!(
+        "event",
+        component = %pod.component,
+        topic = %topic,
+        event = %event.id,
+        correlation_id = event.correlation_id().unwrap_or_default()
+    );
+    let started = std::time::Instant::now();
+    let outcome = handle_event(&pod, &topic, event)
+        .instrument(span.clone())
+        .await;
+    tracing::info!(
+        target: crate::correlation::ACCESS,
+        parent: &span,
+        outcome,
+        duration_ms = started.elapsed().as_secs_f64() * 1e3,
+        "event"
+    );
+    status(outcome)
+}
+
+/// Delivers one event to the component: what to answer Dapr.
+async fn handle_event(pod: &Pod, topic: &str, event: crate::cloudevent::Event) -> &'static str {
+    let topic = topic.to_owned();
     let key = (topic.clone(), event.id.clone());
     let delivered = pod
         .front
@@ -115,12 +140,12 @@ async fn event(
     let why = match delivered {
         Ok(Delivery::Success) => {
             pod.attempts.lock().expect("attempts lock").remove(&key);
-            return status("SUCCESS");
+            return "SUCCESS";
         }
         Ok(Delivery::Drop(why)) => {
             tracing::warn!(topic = %topic, "handler dropped the event: {why}");
             pod.attempts.lock().expect("attempts lock").remove(&key);
-            return status("DROP");
+            return "DROP";
         }
         Ok(Delivery::Retry(why)) => why,
         Err(e) => e.to_string(),
@@ -149,10 +174,10 @@ async fn event(
             .dead_letters
             .with_label_values(&[pod.component.as_str(), topic.as_str()])
             .inc();
-        status("DROP")
+        "DROP"
     } else {
         tracing::warn!(topic = %topic, attempt, "delivery failed, Dapr retries: {why}");
-        status("RETRY")
+        "RETRY"
     }
 }
 
@@ -165,6 +190,22 @@ async fn job(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    let span = tracing::info_span!("job", component = %pod.component, job = %name);
+    let started = std::time::Instant::now();
+    let resp = fire_job(pod, name, headers, body)
+        .instrument(span.clone())
+        .await;
+    tracing::info!(
+        target: crate::correlation::ACCESS,
+        parent: &span,
+        status = resp.status().as_u16(),
+        duration_ms = started.elapsed().as_secs_f64() * 1e3,
+        "job"
+    );
+    resp
+}
+
+async fn fire_job(pod: Arc<Pod>, name: String, headers: HeaderMap, body: Bytes) -> Response {
     if !authorized(&pod, &headers) {
         return unauthorized();
     }

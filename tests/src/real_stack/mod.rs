@@ -14,6 +14,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 
+mod supervise;
+
 use crate::dapr_resources::{LocalDapr, state_store_name};
 use crate::stack::Stack;
 use crate::{host_bin, workspace_root};
@@ -186,21 +188,18 @@ impl RealStack {
             .keys()
             .cloned()
             .collect();
-        let routes = parsed
-            .get("trigger")
-            .and_then(|t| t.get("http"))
-            .and_then(|h| h.as_array())
-            .map(|a| {
-                a.iter()
-                    .filter_map(|r| {
-                        Some((
-                            r.get("route")?.as_str()?.to_owned(),
-                            r.get("component")?.as_str()?.to_owned(),
-                        ))
-                    })
-                    .collect()
+        // Public routes: http and WebSocket triggers.
+        let routes = ["http", "websocket"]
+            .iter()
+            .filter_map(|kind| parsed.get("trigger")?.get(kind)?.as_array())
+            .flatten()
+            .filter_map(|r| {
+                Some((
+                    r.get("route")?.as_str()?.to_owned(),
+                    r.get("component")?.as_str()?.to_owned(),
+                ))
             })
-            .unwrap_or_default();
+            .collect();
         let run = infra
             .work
             .join(format!("stack-{}", uuid::Uuid::new_v4().simple()));
@@ -313,8 +312,8 @@ impl RealStack {
                 .env("APP_API_TOKEN", APP_TOKEN)
                 .env("TODO_DAPR_STATESTORE", store_name)
                 .env("TODO_OUTBOX_LANE", &pod.name)
-                .envs(host_env.iter().map(|(k, v)| (k, v)))
                 .env("TODO_LOG_FORMAT", "text")
+                .envs(host_env.iter().map(|(k, v)| (k, v)))
                 .stdout(Stdio::null())
                 .stderr(Stdio::from(log))
                 .spawn()
@@ -467,6 +466,17 @@ impl RealStack {
         self.kill_host(i);
         self.kill_daprd(i);
         self.start_pod(i)
+    }
+
+    /// spin.toml's public routes: (route, component).
+    pub fn routes(&self) -> &[(String, String)] {
+        &self.routes
+    }
+
+    /// What `component`'s (first) host wrote to stderr.
+    pub fn host_log(&self, component: &str) -> String {
+        let pod = &self.pods[self.pod(component)];
+        std::fs::read_to_string(pod.dir.join("host.log")).unwrap_or_default()
     }
 
     pub fn log_of(&self, component: &str) -> String {

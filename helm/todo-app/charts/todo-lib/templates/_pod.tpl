@@ -29,8 +29,9 @@ metadata:
     prometheus.io/path: "/metrics"
     {{- end }}
 spec:
+  # The sidecar reads this service's Secrets through the Kubernetes API
+  # with the pod's token (templates/secrets-rbac.yaml grants which).
   serviceAccountName: {{ include "todo-lib.fullname" . }}
-  automountServiceAccountToken: false
   enableServiceLinks: false
   {{- with $g.imagePullSecrets }}
   imagePullSecrets:

@@ -14,7 +14,6 @@ metadata:
   name: {{ $name }}
   labels:
     {{- include "todo-lib.labels" . | nindent 4 }}
-automountServiceAccountToken: false
 ---
 {{- /*
 Websocket replicas are a StatefulSet: each keeps its own consumer group
@@ -160,11 +159,15 @@ spec:
         - port: {{ .Values.port }}
           protocol: TCP
     {{- end }}
+    # The release's services (only they carry a component label).
     - from:
         - podSelector:
             matchLabels:
               app.kubernetes.io/part-of: todo-app
               app.kubernetes.io/instance: {{ .Release.Name }}
+            matchExpressions:
+              - key: app.kubernetes.io/component
+                operator: Exists
       ports:
         - port: 50002
           protocol: TCP

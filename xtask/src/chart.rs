@@ -296,7 +296,31 @@ fn check_objects(root: &Path, name: &str, objects: &[Value]) -> Result<()> {
                 "{name}: {service} has no HPA"
             );
         }
+        // Its sidecar may read the Secrets its components name, and only
+        // by name (the Kubernetes secret store uses the pod's account).
+        let account = format!("{RELEASE}-{service}");
+        ensure!(
+            pod["spec"]["serviceAccountName"] == account.as_str(),
+            "{name}: {service} does not run as its own service account"
+        );
+        let bound = objects.iter().any(|o| {
+            kind(o) == "RoleBinding"
+                && o["subjects"]
+                    .as_array()
+                    .is_some_and(|s| s.iter().any(|s| s["name"] == account.as_str()))
+        });
+        ensure!(bound, "{name}: {account} may not read its Secrets");
     }
+    let readable_by_name = objects.iter().filter(|o| kind(o) == "Role").all(|role| {
+        role["rules"].as_array().into_iter().flatten().all(|r| {
+            r["resources"] != serde_json::json!(["secrets"])
+                || r["resourceNames"].as_array().is_some_and(|n| !n.is_empty())
+        })
+    });
+    ensure!(
+        readable_by_name,
+        "{name}: a Role reads Secrets beyond the ones named"
+    );
     ingress_matches_spin_toml(root, name, objects)
 }
 

@@ -160,8 +160,16 @@ fn status(root: &Path, dir: &Path) -> Result<()> {
             pod["dapr_http_port"]
         );
     }
-    // Kafka's own view: each subscribing service is a consumer group (each
-    // websocket pod too); LAG is what it has yet to handle.
+    println!("consumer lag per group (events not yet handled, from kafka-consumer-groups):");
+    for (group, lag) in consumer_groups(root, dir)? {
+        println!("  {group:<18} {lag}");
+    }
+    Ok(())
+}
+
+/// Kafka's own view: each subscribing service is a consumer group (each
+/// websocket pod too), with how many events it has yet to handle.
+fn consumer_groups(root: &Path, dir: &Path) -> Result<std::collections::BTreeMap<String, u64>> {
     let scripts = root.join("xtask/stack");
     let kafka = dir.join("kafka").display().to_string();
     let out = Command::new("bash")
@@ -169,11 +177,7 @@ fn status(root: &Path, dir: &Path) -> Result<()> {
         .args(["groups", &kafka, "--describe", "--all-groups"])
         .stderr(Stdio::null())
         .output()?;
-    println!("consumer lag per group (events not yet handled, from kafka-consumer-groups):");
-    for (group, lag) in lag_per_group(&String::from_utf8_lossy(&out.stdout)) {
-        println!("  {group:<18} {lag}");
-    }
-    Ok(())
+    Ok(lag_per_group(&String::from_utf8_lossy(&out.stdout)))
 }
 
 /// Sums `kafka-consumer-groups --describe` rows per group. A partition
@@ -308,6 +312,21 @@ pub fn check(root: &Path, host: &Path, supervisor: &Path) -> Result<()> {
     let result = (|| -> Result<()> {
         run_script(&root.join("xtask/stack"), "smoke-app.sh", &[&url])
             .context("the smoke test through the front door")?;
+        // Kafka shows every subscribing service's progress: a consumer
+        // group per service, one per websocket pod.
+        let groups = consumer_groups(root, &dir)?;
+        for group in [
+            "audit",
+            "notification",
+            "recurring-task",
+            "websocket-0",
+            "websocket-1",
+        ] {
+            if !groups.contains_key(group) {
+                bail!("no consumer group {group} in Kafka (groups: {groups:?})");
+            }
+        }
+        println!("stack: consumer lag per group {groups:?}");
         kill(&dir, "chat-api-0")?;
         run_script(&root.join("xtask/stack"), "smoke-app.sh", &[&url])
             .context("the smoke test after chat-api's pod was killed")?;

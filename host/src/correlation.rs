@@ -5,25 +5,17 @@
 
 use http::HeaderMap;
 
-/// The request header carrying a caller's correlation id (also answered).
-pub const HEADER: &str = "x-correlation-id";
+pub use todo_domain::http::CORRELATION_HEADER as HEADER;
 
 /// The log target of the one line per request, event delivery or job
 /// firing (on by default in pod mode, off in `todo-host up`).
 pub const ACCESS: &str = "todo_host::access";
 
-const MAX_LEN: usize = 128;
-
-/// The caller's correlation id if it is usable as one (short, printable,
-/// no spaces): an unusable one is replaced rather than refused.
+/// The caller's correlation id if it is usable as one (the components'
+/// rule, `todo_domain::http::usable_correlation_id`).
 pub fn of_request(headers: &HeaderMap) -> Option<String> {
     let id = headers.get(HEADER)?.to_str().ok()?.trim();
-    usable(id).then(|| id.to_owned())
-}
-
-/// Whether `id` can be logged and sent on as a header as it is.
-pub fn usable(id: &str) -> bool {
-    !id.is_empty() && id.len() <= MAX_LEN && id.bytes().all(|b| b.is_ascii_graphic())
+    todo_domain::http::usable_correlation_id(id).then(|| id.to_owned())
 }
 
 #[cfg(test)]

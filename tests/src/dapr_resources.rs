@@ -65,15 +65,20 @@ impl LocalDapr<'_> {
         Ok(())
     }
 
-    /// Whether `component` keeps its data in PostgreSQL.
-    pub fn is_durable(&self, component: &str) -> bool {
-        DURABLE_DEFAULT.contains(&component) || self.durable.iter().any(|d| d == component)
+    fn is_durable(&self, component: &str) -> bool {
+        is_durable(component, self.durable)
     }
 }
 
-/// The Dapr state store component `component` uses.
-pub fn state_store_name(durable: bool) -> &'static str {
-    if durable {
+/// Whether `component` keeps its data in PostgreSQL: the defaults and
+/// what a stack adds (`durable`).
+pub fn is_durable(component: &str, durable: &[String]) -> bool {
+    DURABLE_DEFAULT.contains(&component) || durable.iter().any(|d| d == component)
+}
+
+/// The Dapr state store `component` uses (its host's TODO_DAPR_STATESTORE).
+pub fn state_store_of(component: &str, durable: &[String]) -> &'static str {
+    if is_durable(component, durable) {
         "statestore-durable"
     } else {
         "statestore"

@@ -65,14 +65,14 @@ pub fn check(root: &Path, target: &Path) -> Result<()> {
     let renders = [
         (
             "minikube",
-            render(&tools, &chart, "values-minikube.yaml", &[])?,
+            render(&tools, &chart, &chart.join("values-minikube.yaml"), &[])?,
         ),
         (
             "cloud",
             render(
                 &tools,
                 &chart,
-                "values-cloud.yaml",
+                &chart.join("values-cloud.yaml"),
                 &["--set", &format!("global.image.digest={SAMPLE_DIGEST}")],
             )?,
         ),
@@ -160,18 +160,21 @@ fn lint(tools: &Tools, chart: &Path) -> Result<()> {
     Ok(())
 }
 
-fn render(tools: &Tools, chart: &Path, values: &str, extra: &[&str]) -> Result<String> {
+/// `helm template` of `chart` (a folder or a packaged archive).
+fn render(tools: &Tools, chart: &Path, values: &Path, extra: &[&str]) -> Result<String> {
     let out = output(
         Command::new(&tools.helm)
             .args(["template", RELEASE])
             .arg(chart)
             .args(["--namespace", NAMESPACE, "-f"])
-            .arg(chart.join(values))
+            .arg(values)
             .args(extra),
     )?;
     ensure!(
         out.status.success(),
-        "helm template -f {values} failed: {}",
+        "helm template {} -f {} failed: {}",
+        chart.display(),
+        values.display(),
         String::from_utf8_lossy(&out.stderr)
     );
     Ok(String::from_utf8(out.stdout)?)
@@ -198,16 +201,9 @@ fn packaged_renders_the_same(
         .context("helm package wrote no archive")?;
     // The values file comes from the directory (`-f` cannot name a file
     // inside an archive).
-    let out = output(
-        Command::new(&tools.helm)
-            .args(["template", RELEASE])
-            .arg(&archive)
-            .args(["--namespace", NAMESPACE, "-f"])
-            .arg(chart.join("values-minikube.yaml")),
-    )?;
-    ensure!(out.status.success(), "helm template of the package failed");
+    let packaged = render(tools, &archive, &chart.join("values-minikube.yaml"), &[])?;
     ensure!(
-        String::from_utf8(out.stdout)? == expected,
+        packaged == expected,
         "the packaged chart renders differently from helm/todo-app"
     );
     println!("chart: packaged as {}", archive.display());

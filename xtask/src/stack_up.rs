@@ -61,7 +61,7 @@ pub fn up_with(
     let _ = std::fs::remove_dir_all(dir);
     let mut infra = Infra::start_in(root, dir)?;
     let log = std::fs::File::create(dir.join("stack.log"))?;
-    let child = Command::new("setsid")
+    let mut child = Command::new("setsid")
         .arg(supervisor)
         .args(["--listen", &format!("127.0.0.1:{port}"), "--state"])
         .arg(dir)
@@ -79,7 +79,8 @@ pub fn up_with(
         if let Some(url) = running(dir).filter(|url| http_status(url, "/readyz") == Some(200)) {
             break url;
         }
-        if !alive(child.id()) || started.elapsed() > Duration::from_secs(300) {
+        let exited = child.try_wait()?.is_some();
+        if exited || started.elapsed() > Duration::from_secs(300) {
             let log = std::fs::read_to_string(dir.join("stack.log")).unwrap_or_default();
             down(root, dir)?;
             bail!("the stack did not come up:\n{log}");

@@ -1,25 +1,17 @@
 //! Who is acting and under which correlation id.
 
-use todo_domain::http::CORRELATION_HEADER;
+use todo_domain::http::{CORRELATION_HEADER, usable_correlation_id};
 use todo_domain::{ApiError, EventOrigin, KeyValue, Request, Secrets};
 use uuid::Uuid;
 
 use crate::accounts;
 use crate::tasks::Caller;
 
-const MAX_ID_LEN: usize = 128;
-
 /// The caller's correlation id if it is usable, else a fresh one: a bad
 /// tracing header should not fail the request.
 pub fn correlation_id(req: &Request) -> String {
     match req.header(CORRELATION_HEADER).map(str::trim) {
-        Some(id)
-            if !id.is_empty()
-                && id.len() <= MAX_ID_LEN
-                && id.bytes().all(|b| b.is_ascii_graphic()) =>
-        {
-            id.to_owned()
-        }
+        Some(id) if usable_correlation_id(id) => id.to_owned(),
         _ => Uuid::now_v7().to_string(),
     }
 }

@@ -16,7 +16,7 @@ use anyhow::{Context, Result, bail};
 
 mod supervise;
 
-use crate::dapr_resources::{LocalDapr, state_store_name};
+use crate::dapr_resources::{LocalDapr, state_store_of};
 use crate::stack::Stack;
 use crate::{host_bin, workspace_root};
 
@@ -267,27 +267,21 @@ impl RealStack {
             "postgres-url": self.infra.postgres,
         });
         std::fs::write(&secrets, secrets_json.to_string())?;
-        self.dapr_resources(&secrets).write(&dir.join("resources"))
-    }
-
-    fn dapr_resources<'a>(&'a self, secrets_file: &'a Path) -> LocalDapr<'a> {
         LocalDapr {
             kafka: &self.infra.kafka,
             redis: &self.infra.redis,
-            secrets_file,
+            secrets_file: &secrets,
             components: &self.components,
             durable: &self.durable,
         }
+        .write(&dir.join("resources"))
     }
 
     /// Starts pod `i`'s host and sidecar (again, after a kill).
     pub fn start_pod(&mut self, i: usize) -> Result<()> {
         let scheduler = self.infra.scheduler.clone();
         let manifest = self.manifest.clone();
-        let store_name = state_store_name(
-            self.dapr_resources(Path::new(""))
-                .is_durable(&self.pods[i].component),
-        );
+        let store_name = state_store_of(&self.pods[i].component, &self.durable);
         let host_env = self.host_env.clone();
         let pod = &mut self.pods[i];
         std::fs::create_dir_all(&pod.dir)?;

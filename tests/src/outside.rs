@@ -105,12 +105,9 @@ pub fn ensure_tool(tool: &str, package: &str) {
             .is_ok_and(|s| s.success())
     };
     if !found(tool) {
-        run(Command::new("sh").args([
-            "-c",
-            &format!(
-                "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends {package} >/dev/null"
-            ),
-        ]));
+        run(Command::new("bash")
+            .arg(workspace_root().join("xtask/stack/packages.sh"))
+            .arg(package));
         assert!(
             found(tool),
             "{tool} is still missing after installing {package}"

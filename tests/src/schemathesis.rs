@@ -2,18 +2,7 @@
 //! and attacks every route with generated requests.
 
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
-
-/// The pinned major version: its checks and flags are what the test uses.
-const REQUIREMENT: &str = "schemathesis>=4.3,<5";
-
-fn cache_dir() -> PathBuf {
-    std::env::var_os("TODO_STACK_CACHE")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(std::env::var_os("HOME").expect("HOME is set")).join(".cache/todo-stack")
-        })
-}
+use std::process::Command;
 
 /// Runs schemathesis' CLI. Hypothesis describes filter lambdas by parsing
 /// their module with `ast.parse`, which CPython before 3.11.8 can fail
@@ -41,37 +30,8 @@ pub fn command() -> Command {
     cmd
 }
 
-/// The virtualenv holding schemathesis, under the stack cache (outside the
-/// clone), installed on first use.
+/// The virtualenv holding schemathesis (`xtask/stack/python.sh` pins
+/// its version and installs it once, outside the clone).
 fn venv() -> PathBuf {
-    let venv = cache_dir().join("schemathesis");
-    let st = venv.join("bin/st");
-    let works = |st: &PathBuf| {
-        Command::new(st)
-            .arg("--version")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success())
-    };
-    if !works(&st) {
-        let status = Command::new("python3")
-            .args(["-m", "venv"])
-            .arg(&venv)
-            .status()
-            .expect("python3 -m venv");
-        assert!(status.success(), "could not create {}", venv.display());
-        let status = Command::new(venv.join("bin/pip"))
-            .args([
-                "install",
-                "--quiet",
-                "--disable-pip-version-check",
-                REQUIREMENT,
-            ])
-            .status()
-            .expect("pip install schemathesis");
-        assert!(status.success(), "pip install {REQUIREMENT} failed");
-        assert!(works(&st), "{} does not run", st.display());
-    }
-    venv
+    crate::python::python_package("schemathesis")
 }

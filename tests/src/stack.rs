@@ -1,6 +1,5 @@
 //! The system under test, whatever runs it. Scenarios are written against
-//! [`Stack`] so the same suite runs in-process and, later, on the real
-//! Dapr stack.
+//! [`Stack`] so the same suite runs in-process and on the real Dapr stack.
 
 use std::path::PathBuf;
 

@@ -15,8 +15,12 @@ use anyhow::{Context, Result, bail};
 
 mod chart;
 mod image;
+mod prefetch;
 mod stack;
 mod stack_up;
+mod steps;
+mod test;
+mod test_binaries;
 mod web;
 
 /// Service components: (cargo package, component id in spin.toml).
@@ -52,7 +56,7 @@ fn main() -> Result<()> {
             cmd.arg("up").args(&rest);
             run(&mut cmd)
         }
-        "test" => test(&root, &rest),
+        "test" => test::command(&root, &rest),
         "chart" => chart::check(&root, &target_dir()?),
         "stack" => stack_up::command(&root, &target_dir()?, &rest),
         "image" => {
@@ -93,118 +97,6 @@ fn main() -> Result<()> {
         }
         _ => bail!("usage: cargo xtask <build|up|test|bench|image|chart|stack> [args]"),
     }
-}
-
-/// Every tier: unit tests, the host's tests against real components, and
-/// the scenarios in-process and on the real stack (`TODO_REAL_STACK=0`
-/// skips the latter). Arguments after `--` replace the workspace-wide
-/// selection, e.g. `cargo xtask test -- -p todo-tests --test recurring`.
-fn test(root: &Path, selection: &[String]) -> Result<()> {
-    build_components(root)?;
-    build_fixtures(root)?;
-    let web = web::enabled();
-    if web {
-        if let Some(why) = web::missing_node() {
-            bail!(
-                "{why}. The test command runs the web app's tests; `TODO_WEB=0 cargo xtask test` skips them."
-            );
-        }
-        web::build(root)?;
-        web::unit_tests(root)?;
-    }
-    let chromium = if web {
-        Some(web::chromium(root)?)
-    } else {
-        None
-    };
-    // The shipped image: built without an engine, validated, run as non-root.
-    if std::env::var("TODO_IMAGE").map_or(true, |v| v != "0") {
-        image(root)?;
-    }
-    // The chart and the workflows, checked by Helm, a real kube-apiserver
-    // and actionlint.
-    if std::env::var("TODO_CHART").map_or(true, |v| v != "0") {
-        chart::check(root, &target_dir()?)?;
-    }
-    cargo(&["build", "-p", "todo-host", "--bin", "todo-host"])?;
-    let host = target_dir()?.join("debug/todo-host");
-    let real = std::env::var("TODO_REAL_STACK").map_or(true, |v| v != "0");
-    let infra = if real {
-        Some(stack::Infra::start(root)?)
-    } else {
-        None
-    };
-    let mut cmd = Command::new(env!("CARGO"));
-    cmd.arg("test");
-    if selection.is_empty() {
-        cmd.args(["--workspace", "--exclude", "xtask"]);
-    } else {
-        cmd.args(selection);
-    }
-    cmd.env("TODO_HOST_BIN", host)
-        .env("TODO_BUILD_DIR", root.join("build"))
-        .env("TODO_WEB", if web { "1" } else { "0" });
-    if let Some(browser) = chromium {
-        cmd.env("TODO_CHROMIUM", browser);
-    }
-    for (k, v) in infra.iter().flat_map(|i| i.env.iter()) {
-        cmd.env(k, v);
-    }
-    run_counting(&mut cmd)?;
-    drop(infra);
-    // `cargo xtask stack up` itself, with the binaries just tested: up, the
-    // deployment smoke test through its front door, a pod killed and back,
-    // down. Only on a full run (a selection may not have built todo-stack).
-    if real && selection.is_empty() {
-        let target = target_dir()?;
-        stack_up::check(
-            root,
-            &target.join("debug/todo-host"),
-            &target.join("debug/todo-stack"),
-        )?;
-    }
-    Ok(())
-}
-
-/// Runs the test command, passing its output through, and closes with one
-/// summary line over every test binary (cargo's own last line is that of
-/// whichever binary ran last, often a doc-test run of zero tests).
-fn run_counting(cmd: &mut Command) -> Result<()> {
-    use std::io::{BufRead, BufReader};
-    let mut child = cmd
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .with_context(|| format!("running {cmd:?}"))?;
-    let (mut passed, mut failed, mut ignored) = (0u64, 0u64, 0u64);
-    let stdout = child.stdout.take().context("piped stdout")?;
-    for line in BufReader::new(stdout).lines() {
-        let line = line?;
-        println!("{line}");
-        if let Some(rest) = line.strip_prefix("test result: ") {
-            let count = |word: &str| -> u64 {
-                rest.split(';')
-                    .find_map(|part| {
-                        part.trim()
-                            .strip_suffix(word)?
-                            .trim()
-                            .rsplit(' ')
-                            .next()?
-                            .parse()
-                            .ok()
-                    })
-                    .unwrap_or(0)
-            };
-            passed += count("passed");
-            failed += count("failed");
-            ignored += count("ignored");
-        }
-    }
-    let status = child.wait()?;
-    println!("tests: {passed} passed, {failed} failed, {ignored} skipped");
-    if !status.success() {
-        bail!("{cmd:?} failed with {status}");
-    }
-    Ok(())
 }
 
 /// `--only <part>` of a bench command line.

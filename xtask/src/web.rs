@@ -87,6 +87,16 @@ pub fn unit_tests(root: &Path) -> Result<()> {
 
 /// `npm ci` when the lock file changed since the last install.
 fn install(app: &Path) -> Result<()> {
+    install_with(app, run)
+}
+
+/// [`install`] with npm's output in `log` (the test command runs it in
+/// the background).
+pub fn install_logged(app: &Path, log: &Path) -> Result<()> {
+    install_with(app, |cmd| crate::prefetch::run_logged(cmd, log))
+}
+
+fn install_with(app: &Path, run: impl FnOnce(&mut Command) -> Result<()>) -> Result<()> {
     let lock = app.join("package-lock.json");
     let stamp = app.join("node_modules/.installed");
     if modified(&stamp) >= modified(&lock) && modified(&stamp) > SystemTime::UNIX_EPOCH {

@@ -3,10 +3,10 @@
 # missing (a fresh machine; we are root there), then its path printed.
 # TODO_CHROMIUM names another browser binary instead.
 set -euo pipefail
+HERE="$(cd "$(dirname "$0")" && pwd)"
 
 if [[ -n "${TODO_CHROMIUM:-}" ]]; then echo "$TODO_CHROMIUM"; exit 0; fi
 if ! command -v chromium >/dev/null; then
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq >&2 && apt-get install -y -qq --no-install-recommends chromium fonts-dejavu-core >&2
+  bash "$HERE/packages.sh" chromium fonts-dejavu-core
 fi
 command -v chromium

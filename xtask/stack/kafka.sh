@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Apache Kafka 4.x, one combined broker+controller in KRaft mode, on loopback.
 #
+#   xtask/stack/kafka.sh fetch                   only fetch the jars (prints their dir)
 #   xtask/stack/kafka.sh start  <dir>            format + start; prints the bootstrap address
 #   xtask/stack/kafka.sh stop   <dir>
 #   xtask/stack/kafka.sh restart <dir>           stop, then start the same broker again: same
@@ -17,6 +18,7 @@
 # Dapr's pubsub.kafka needs its `version` metadata set (we use "3.6.0") against
 # Kafka 4: with sarama's default (2.0.0) publishing works but nothing is consumed.
 set -euo pipefail
+HERE="$(cd "$(dirname "$0")" && pwd)"
 
 KAFKA_VERSION="${KAFKA_VERSION:-4.4.0}"
 CACHE="${TODO_STACK_CACHE:-$HOME/.cache/todo-stack}"
@@ -33,7 +35,7 @@ fetch_jars() {
 }
 
 mvn_fetch() {
-  command -v mvn >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq maven >/dev/null; }
+  command -v mvn >/dev/null || bash "$HERE/packages.sh" maven
   local d="$CACHE/kafka-$KAFKA_VERSION"
   mkdir -p "$d"
   cat > "$d/pom.xml" <<POM
@@ -94,7 +96,9 @@ launch() { local d=$1 t0 port
   cat "$d/bootstrap"
 }
 
-cmd=${1:?usage: kafka.sh start|stop|restart|status|topics|consume|produce <dir> ...}
+# `kafka.sh fetch`: only the jars (the test command fetches them early).
+if [[ ${1:-} == fetch ]]; then fetch_jars; echo "$LIB"; exit 0; fi
+cmd=${1:?usage: kafka.sh fetch|start|stop|restart|status|topics|consume|produce <dir> ...}
 dir=${2:?missing <dir>}; shift 2
 case "$cmd" in
 start)

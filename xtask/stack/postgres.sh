@@ -9,6 +9,7 @@
 # `postgres` user (created by the Debian package); <dir> must then be reachable
 # by that user (e.g. under /tmp, not under /root).
 set -euo pipefail
+HERE="$(cd "$(dirname "$0")" && pwd)"
 
 cmd=${1:?usage: postgres.sh start|stop|status <dir>}
 dir=${2:?missing <dir>}
@@ -16,8 +17,7 @@ mkdir -p "$dir"; dir=$(cd "$dir" && pwd)
 
 bindir=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1 || true)
 if [[ -z "$bindir" && $cmd == start ]]; then
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq && apt-get install -y -qq --no-install-recommends postgresql >/dev/null
+  bash "$HERE/packages.sh" postgresql
   bindir=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
 fi
 as_pg() { if [[ $EUID == 0 ]]; then runuser -u postgres -- "$@"; else "$@"; fi; }

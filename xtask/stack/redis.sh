@@ -5,6 +5,7 @@
 #   xtask/stack/redis.sh stop   <dir>
 #   xtask/stack/redis.sh status <dir>
 set -euo pipefail
+HERE="$(cd "$(dirname "$0")" && pwd)"
 
 cmd=${1:?usage: redis.sh start|stop|status <dir>}
 dir=${2:?missing <dir>}
@@ -15,9 +16,8 @@ case "$cmd" in
 start)
   if running; then cat "$dir/addr"; exit 0; fi
   if ! command -v redis-server >/dev/null; then
-    # Fresh machine: install it (we are root there; apt needs a fresh index first).
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq && apt-get install -y -qq --no-install-recommends redis-server >/dev/null
+    # Fresh machine: install it (we are root there).
+    bash "$HERE/packages.sh" redis-server
   fi
   port=${REDIS_PORT:-$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')}
   # No snapshots / AOF: test data is throw-away and fsyncs only slow the tests.

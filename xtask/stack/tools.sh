@@ -19,6 +19,7 @@
 # a version change (HELM_VERSION=...) rebuilds. Progress goes to stderr, the
 # tool's path is the last line on stdout.
 set -euo pipefail
+HERE="$(cd "$(dirname "$0")" && pwd)"
 
 CACHE="${TODO_STACK_CACHE:-$HOME/.cache/todo-stack}"
 CRANE_VERSION="${CRANE_VERSION:-v0.22.1}"
@@ -28,7 +29,10 @@ ACTIONLINT_VERSION="${ACTIONLINT_VERSION:-v1.7.12}"
 KUBE_VERSION="${KUBE_VERSION:-v1.37.2}"
 ETCD_VERSION="${ETCD_VERSION:-v3.7.3}"
 BIN="$CACHE/bin"
-mkdir -p "$BIN"; exec 9>"$BIN/.tools.lock"; flock 9
+# One lock per tool (kube-apiserver and kubectl are built together), so a
+# quick one is not queued behind a long build of another.
+lock=${1:-}; [[ $lock == kube-apiserver || $lock == kubectl ]] && lock=kube
+mkdir -p "$BIN"; exec 9>"$BIN/.${lock:-none}.lock"; flock 9
 
 # Go builds: module and build caches under $CACHE (-modcacherw so `rm -rf` works).
 go_env() {
@@ -67,15 +71,13 @@ hadolint)
   ;;
 musl-gcc)
   if ! command -v musl-gcc >/dev/null; then
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq >&2 && apt-get install -y -qq --no-install-recommends musl-tools >&2
+    bash "$HERE/packages.sh" musl-tools
   fi
   command -v musl-gcc
   ;;
 shellcheck)
   if ! command -v shellcheck >/dev/null; then
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq >&2 && apt-get install -y -qq --no-install-recommends shellcheck >&2
+    bash "$HERE/packages.sh" shellcheck
   fi
   command -v shellcheck
   ;;

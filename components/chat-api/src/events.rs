@@ -1,5 +1,5 @@
 //! The events each task mutation publishes, built in one place so every
-//! route (REST today, chat and MCP later) emits the same ones.
+//! surface (REST, the chat assistant, MCP) emits the same ones.
 //!
 //! `task-events`: created / completed / uncompleted / deleted carry the
 //! task; updated carries `{task, changed_fields}`. `reminder-events`:

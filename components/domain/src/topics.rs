@@ -1,4 +1,4 @@
-//! Topic names and versioned event types (DESIGN.md, "Events").
+//! Topic names and versioned event types (the README's "Events").
 //!
 //! One place for these strings so a typo is a compile error, not a silently
 //! unrouted event.

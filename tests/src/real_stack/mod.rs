@@ -5,11 +5,10 @@
 //! The shared servers are started by `cargo xtask test` (scripts in
 //! `xtask/stack/`) and described to the tests by `TODO_STACK_*` variables;
 //! each stack starts its own hosts and sidecars. Stacks share Kafka's
-//! consumer groups, so only one runs at a time in a test process.
+//! consumer groups, so only one runs at a time (across test processes).
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::{Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
@@ -20,28 +19,27 @@ use crate::dapr_resources::{LocalDapr, state_store_of};
 use crate::stack::Stack;
 use crate::{host_bin, workspace_root};
 
-/// One real stack at a time per test process (they share consumer groups).
-static BUSY: (Mutex<bool>, Condvar) = (Mutex::new(false), Condvar::new());
-
-struct Turn;
-
-impl Turn {
-    fn take() -> Turn {
-        let (lock, cvar) = &BUSY;
-        let mut busy = lock.lock().unwrap_or_else(|e| e.into_inner());
-        while *busy {
-            busy = cvar.wait(busy).unwrap_or_else(|e| e.into_inner());
-        }
-        *busy = true;
-        Turn
-    }
+/// The turn of one real stack on the shared servers: they share Kafka's
+/// consumer groups and the Scheduler, so one stack runs at a time across
+/// every test process (the test command runs several binaries at once).
+/// An exclusive lock on a file in the servers' directory, released when
+/// dropped or when the process dies.
+struct Turn {
+    _lock: std::fs::File,
 }
 
-impl Drop for Turn {
-    fn drop(&mut self) {
-        let (lock, cvar) = &BUSY;
-        *lock.lock().unwrap_or_else(|e| e.into_inner()) = false;
-        cvar.notify_one();
+impl Turn {
+    fn take(infra: &Infra) -> Result<Turn> {
+        let path = infra.work.join("stack.turn");
+        let file = std::fs::File::options()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .with_context(|| format!("opening {}", path.display()))?;
+        file.lock()
+            .with_context(|| format!("locking {}", path.display()))?;
+        Ok(Turn { _lock: file })
     }
 }
 
@@ -114,8 +112,8 @@ fn free_port() -> u16 {
     const FIRST: u16 = 20_000;
     if low > FIRST + 1_000 {
         let span = low - FIRST;
-        // Spread test processes over the span (they run one after another,
-        // but a leftover from a killed run may still hold a port).
+        // Spread test processes over the span (one holds the stack's turn
+        // at a time, but a leftover from a killed run may still hold a port).
         if NEXT.load(Ordering::Relaxed) == 0 {
             let seed = (std::process::id() as u64).wrapping_mul(2_654_435_761) % u64::from(span);
             NEXT.store(seed as u16 + 1, Ordering::Relaxed);
@@ -179,7 +177,7 @@ impl RealStack {
         durable: &[&str],
         env: &[(&str, &str)],
     ) -> Result<Self> {
-        let turn = Turn::take();
+        let turn = Turn::take(&infra)?;
         let text = std::fs::read_to_string(manifest)?;
         let parsed: toml::Table = text.parse()?;
         let components: Vec<String> = parsed["component"]

@@ -481,7 +481,7 @@ async fn run(bench: &Bench, kafka: &Kafka, o: &Options) -> Result<()> {
     );
     let lost = |p: &Phase| (p.delta.published - p.delta.delivered).max(0.0);
     println!(
-        "targets (DESIGN.md): 5,000 events/s nothing lost: {:.0}/s, lost {:.0} -> {}; \
+        "targets: 5,000 events/s nothing lost: {:.0}/s, lost {:.0} -> {}; \
          p99 <= 25 ms at 1,000/s: {} at {:.0}/s -> {}",
         handled(&max),
         lost(&max),

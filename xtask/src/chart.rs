@@ -26,15 +26,6 @@ use crate::stack::run_script;
 
 const RELEASE: &str = "todo";
 const NAMESPACE: &str = "todo";
-/// The services of the chart: spin.toml's components.
-const SERVICES: [&str; 6] = [
-    "chat-api",
-    "notification",
-    "recurring-task",
-    "audit",
-    "websocket",
-    "frontend",
-];
 /// A digest the cloud values are rendered with (promotion pins one).
 const SAMPLE_DIGEST: &str =
     "sha256:1e25b226af4e3915f262d1bb877d443a68a3f89da1d6cb838ac2052ff72ac00c";
@@ -243,7 +234,8 @@ fn check_objects(root: &Path, name: &str, objects: &[Value]) -> Result<()> {
     ] {
         ensure!(dapr_kinds.contains(expected), "{name}: no Dapr {expected}");
     }
-    for service in SERVICES {
+    // A service per component of spin.toml.
+    for service in crate::app::components(root)?.iter().map(|c| c.id.as_str()) {
         let workload = objects
             .iter()
             .find(|o| {

@@ -1,18 +1,14 @@
 //! `cargo xtask <command>`: the one entry point to build, run, test and
-//! benchmark. It installs what it needs (the wasm target) itself.
-//!
-//!   build   components (wasm32-wasip2) into build/, and the host (release)
-//!   up      build, then run `todo-host up` (extra args are passed on)
-//!   test    build everything, then run every test tier
-//!   bench   build release, then run the benchmarks; `bench --real`
-//!           measures the real stack instead (Kafka, daprd, pod hosts)
-//!   image   the host image without a container engine, checked and run
+//! benchmark (`cargo xtask --help` lists the commands). It installs what
+//! it needs (the wasm target) itself.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::{Context, Result, bail};
+use clap::Parser;
 
+mod app;
 mod chart;
 mod image;
 mod prefetch;
@@ -23,59 +19,80 @@ mod test;
 mod test_binaries;
 mod web;
 
-/// Service components: (cargo package, component id in spin.toml).
-const COMPONENTS: &[(&str, &str)] = &[
-    ("chat-api", "chat-api"),
-    ("audit", "audit"),
-    ("notification", "notification"),
-    ("recurring-task", "recurring-task"),
-    ("websocket", "websocket"),
-    ("static-files", "frontend"),
-];
 const WASM_TARGET: &str = "wasm32-wasip2";
 
+/// Arguments a command passes on as they are (after `--`, or not).
+#[derive(clap::Args)]
+struct PassOn {
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    args: Vec<String>,
+}
+
+#[derive(Parser)]
+#[command(
+    name = "xtask",
+    bin_name = "cargo xtask",
+    about = "Build, run, test and benchmark the todo app"
+)]
+enum Cli {
+    /// Build the components (wasm32-wasip2) into build/, the web app and the release host
+    Build,
+    /// Build, then run `todo-host up` in-process; arguments go to it (`-- --help` lists them)
+    Up(PassOn),
+    /// Build everything and run every test tier; arguments after `--` replace the
+    /// workspace-wide selection (`-- -p todo-tests --test recurring`)
+    Test(PassOn),
+    /// The benchmarks in-process, or with `--real` on the real stack; `--only <part>`
+    /// runs one part, other arguments go to the bench drivers (`--real --help` lists them)
+    Bench(PassOn),
+    /// The host image without a container engine, checked and run
+    Image,
+    /// The Helm chart against a real kube-apiserver, the workflows under actionlint
+    Chart,
+    /// The real topology on one machine: `up`, `status`, `kill <pod>`, `down`
+    Stack(PassOn),
+}
+
 fn main() -> Result<()> {
-    let mut args = std::env::args().skip(1);
-    let command = args.next().unwrap_or_default();
-    // `cargo xtask up -- --listen ...`: the `--` only separates.
-    let rest: Vec<String> = args.skip_while(|a| a == "--").collect();
+    let cli = Cli::parse();
     let root = workspace_root()?;
     std::env::set_current_dir(&root)?;
-    match command.as_str() {
-        "build" => {
+    match cli {
+        Cli::Build => {
             build_components(&root)?;
             build_web(&root)?;
             cargo(&["build", "--release", "-p", "todo-host"])
         }
-        "up" => {
+        Cli::Up(PassOn { args }) => {
             build_components(&root)?;
             build_web(&root)?;
             cargo(&["build", "--release", "-p", "todo-host"])?;
             let host = target_dir()?.join("release/todo-host");
             let mut cmd = Command::new(host);
-            cmd.arg("up").args(&rest);
+            cmd.arg("up").args(&args);
             run(&mut cmd)
         }
-        "test" => test::command(&root, &rest),
-        "chart" => chart::check(&root, &target_dir()?),
-        "stack" => stack_up::command(&root, &target_dir()?, &rest),
-        "image" => {
+        Cli::Test(PassOn { args }) => test::command(&root, &args),
+        Cli::Chart => chart::check(&root, &target_dir()?),
+        Cli::Stack(PassOn { args }) => stack_up::command(&root, &target_dir()?, &args),
+        Cli::Image => {
             build_components(&root)?;
             build_web(&root)?;
             image(&root)
         }
-        "bench" if rest.iter().any(|a| a == "--real") => {
-            let rest: Vec<&str> = rest
+        // `--real` anywhere among the arguments: the drivers take the rest.
+        Cli::Bench(PassOn { args }) if args.iter().any(|a| a == "--real") => {
+            let rest: Vec<&str> = args
                 .iter()
                 .map(String::as_str)
                 .filter(|a| *a != "--real")
                 .collect();
             bench_real(&root, &rest)
         }
-        "bench" => {
+        Cli::Bench(PassOn { args }) => {
             build_components(&root)?;
             build_fixtures(&root)?;
-            let rest: Vec<&str> = rest.iter().map(String::as_str).collect();
+            let rest: Vec<&str> = args.iter().map(String::as_str).collect();
             let only = only_of(&rest);
             if only != Some("realtime") {
                 let mut args = vec![
@@ -95,7 +112,6 @@ fn main() -> Result<()> {
             }
             Ok(())
         }
-        _ => bail!("usage: cargo xtask <build|up|test|bench|image|chart|stack> [args]"),
     }
 }
 
@@ -192,15 +208,16 @@ fn bench_real(root: &Path, args: &[&str]) -> Result<()> {
 /// Builds the service components and copies each to build/components/<id>.wasm.
 fn build_components(root: &Path) -> Result<()> {
     ensure_wasm_target(root)?;
+    let components = app::components(root)?;
     let mut args = vec!["build", "--release", "--target", WASM_TARGET];
-    for (package, _) in COMPONENTS {
-        args.extend(["-p", package]);
+    for c in &components {
+        args.extend(["-p", &c.package]);
     }
     cargo(&args)?;
     let out = root.join("build/components");
     std::fs::create_dir_all(&out)?;
-    for (package, id) in COMPONENTS {
-        copy_wasm(package, &out.join(format!("{id}.wasm")))?;
+    for c in &components {
+        copy_wasm(&c.package, &out.join(format!("{}.wasm", c.id)))?;
     }
     ensure_web_dir(root)
 }

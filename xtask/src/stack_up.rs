@@ -314,15 +314,18 @@ pub fn check(root: &Path, host: &Path, supervisor: &Path) -> Result<()> {
         run_script(&root.join("xtask/stack"), "smoke-app.sh", &[&url])
             .context("the smoke test through the front door")?;
         // Kafka shows every subscribing service's progress: a consumer
-        // group per service, one per websocket pod.
+        // group per service of spin.toml's topic triggers, one per pod of a
+        // broadcast one (the stack runs those as two replicas).
         let groups = consumer_groups(root, &dir)?;
-        for group in [
-            "audit",
-            "notification",
-            "recurring-task",
-            "websocket-0",
-            "websocket-1",
-        ] {
+        let mut expected = Vec::new();
+        for s in crate::app::subscribers(root)? {
+            if s.broadcast {
+                expected.extend((0..2).map(|i| format!("{}-{i}", s.component)));
+            } else {
+                expected.push(s.component);
+            }
+        }
+        for group in &expected {
             if !groups.contains_key(group) {
                 bail!("no consumer group {group} in Kafka (groups: {groups:?})");
             }

@@ -26,6 +26,7 @@ use crate::{host_bin, workspace_root};
 /// dropped or when the process dies.
 struct Turn {
     _lock: std::fs::File,
+    since: Instant,
 }
 
 impl Turn {
@@ -37,9 +38,28 @@ impl Turn {
             .write(true)
             .open(&path)
             .with_context(|| format!("opening {}", path.display()))?;
+        let asked = Instant::now();
         file.lock()
             .with_context(|| format!("locking {}", path.display()))?;
-        Ok(Turn { _lock: file })
+        // How long stacks wait and hold: the figures to watch when the test
+        // command's time grows (the turns add up across binaries).
+        eprintln!(
+            "real stack: turn taken after {:.1}s",
+            asked.elapsed().as_secs_f64()
+        );
+        Ok(Turn {
+            _lock: file,
+            since: Instant::now(),
+        })
+    }
+}
+
+impl Drop for Turn {
+    fn drop(&mut self) {
+        eprintln!(
+            "real stack: turn held {:.1}s",
+            self.since.elapsed().as_secs_f64()
+        );
     }
 }
 
@@ -247,9 +267,15 @@ impl RealStack {
                 });
             }
         }
+        let starting = Instant::now();
         for i in 0..stack.pods.len() {
             stack.start_pod(i)?;
         }
+        eprintln!(
+            "real stack: {} pods up in {:.1}s",
+            stack.pods.len(),
+            starting.elapsed().as_secs_f64()
+        );
         Ok(stack)
     }
 

@@ -1,12 +1,11 @@
 //! CloudEvents 1.0: the model, validation and JSON structured mode are the
-//! ones the components use (`todo_domain::CloudEvent`), so the schema lives
-//! in one place. This module adds what only the host needs: the WIT record
-//! conversions and infallible wire helpers for validated events.
+//! ones the components use (the `todo-cloudevent` crate), so the schema lives
+//! in one place. This module adds what only the host needs: infallible wire
+//! helpers for validated events (the WIT record conversions are beside the
+//! bindings).
 
 use serde_json::Value;
-pub use todo_domain::CloudEvent as Event;
-
-use crate::bindings::CloudEvent as WitEvent;
+pub use todo_cloudevent::CloudEvent as Event;
 
 /// Structured-mode JSON bytes of an event that passed validation.
 pub fn to_bytes(event: &Event) -> Vec<u8> {
@@ -39,36 +38,6 @@ pub fn validate(event: &Event) -> Result<(), String> {
 pub fn set_extension(event: &mut Event, name: &str, value: String) {
     event.extensions.retain(|(k, _)| k != name);
     event.extensions.push((name.to_owned(), value));
-}
-
-impl From<WitEvent> for Event {
-    fn from(e: WitEvent) -> Self {
-        Event {
-            id: e.id,
-            source: e.source,
-            ty: e.type_,
-            subject: e.subject,
-            time: e.time,
-            datacontenttype: e.datacontenttype,
-            data: e.data,
-            extensions: e.extensions,
-        }
-    }
-}
-
-impl From<Event> for WitEvent {
-    fn from(e: Event) -> Self {
-        WitEvent {
-            id: e.id,
-            source: e.source,
-            type_: e.ty,
-            subject: e.subject,
-            time: e.time,
-            datacontenttype: e.datacontenttype,
-            data: e.data,
-            extensions: e.extensions,
-        }
-    }
 }
 
 #[cfg(test)]

@@ -1,19 +1,20 @@
 //! The todo platform host: loads WebAssembly components and implements the
 //! `todo:platform` capabilities for them, embedded (in-process mode) or over
 //! Dapr's HTTP API (pod mode).
+//!
+//! The map (see `host/README.md`): [`app`] reads the manifest; [`engine`]
+//! compiles, instantiates and calls components; [`capabilities`] holds the
+//! generated bindings and one folder per WIT interface (its trait, its
+//! `Host` impl and its two backends); [`triggers`] one folder per way a component
+//! is called (HTTP, topics, jobs, WebSockets); [`modes`] assembles them
+//! into `todo-host up` or `todo-host serve`; [`ops`] metrics, correlation
+//! ids and shutdown; [`config`] every environment choice.
 
-pub mod bindings;
+pub mod app;
 pub mod capabilities;
 pub mod cloudevent;
-pub mod components;
-pub mod correlation;
-pub mod dapr;
-pub mod embedded;
-pub mod manifest;
-pub mod metrics;
-pub mod publish;
-pub mod runtime;
-pub mod sandbox;
-pub mod serve;
-pub mod store;
-pub mod up;
+pub mod config;
+pub mod engine;
+pub mod modes;
+pub mod ops;
+pub mod triggers;

@@ -4,9 +4,9 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand, ValueEnum};
-use todo_host::serve::{ServeOptions, serve};
-use todo_host::up::{UpOptions, up};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use todo_host::modes::serve::{ServeOptions, serve};
+use todo_host::modes::up::{UpOptions, up};
 
 #[derive(Parser)]
 #[command(
@@ -32,63 +32,81 @@ enum LogFormat {
 #[derive(Subcommand)]
 enum Command {
     /// In-process mode: every component in this process, embedded backends.
-    Up {
-        /// The application manifest.
-        #[arg(long, env = "TODO_MANIFEST", default_value = "spin.toml")]
-        manifest: PathBuf,
-        /// Address of the one HTTP port (API, WebSocket, health).
-        #[arg(long, env = "TODO_LISTEN", default_value = "127.0.0.1:8080")]
-        listen: SocketAddr,
-        /// Where all durable data lives.
-        #[arg(long, env = "TODO_DATA_DIR", default_value = ".todo-data")]
-        data_dir: PathBuf,
-        /// Largest accepted request body, in bytes.
-        #[arg(long, env = "TODO_MAX_BODY_BYTES", default_value_t = 1 << 20)]
-        max_body_bytes: usize,
-        /// JSON file of secret name -> value (after TODO_SECRET_* variables).
-        #[arg(long, env = "TODO_SECRETS_FILE")]
-        secrets_file: Option<PathBuf>,
-        /// Do not watch `.wasm` files for hot swap.
-        #[arg(long)]
-        no_hot_swap: bool,
-    },
+    Up(UpArgs),
     /// Appends CloudEvents (JSON: one object or an array, from FILE or
     /// stdin) to a topic of a stopped in-process host; they are delivered
     /// when it starts again.
-    Publish {
-        #[arg(long, env = "TODO_DATA_DIR", default_value = ".todo-data")]
-        data_dir: PathBuf,
-        #[arg(long)]
-        topic: String,
-        /// A JSON file; `-` or none reads stdin.
-        file: Option<PathBuf>,
-    },
+    Publish(PublishArgs),
     /// Pod mode: one component beside a Dapr sidecar.
-    Serve {
-        /// The component (and Dapr app id) this pod runs.
-        #[arg(long, env = "TODO_COMPONENT")]
-        component: String,
-        #[arg(long, env = "TODO_MANIFEST", default_value = "spin.toml")]
-        manifest: PathBuf,
-        /// The app port Dapr calls.
-        #[arg(long, env = "TODO_LISTEN", default_value = "127.0.0.1:3000")]
-        listen: SocketAddr,
-        #[arg(long, env = "DAPR_HTTP_PORT", default_value_t = 3500)]
-        dapr_http_port: u16,
-        /// Sent to the sidecar on every call (Dapr API token).
-        #[arg(long, env = "DAPR_API_TOKEN", hide_env_values = true)]
-        dapr_api_token: Option<String>,
-        /// Required from the sidecar on /events and /job.
-        #[arg(long, env = "APP_API_TOKEN", hide_env_values = true)]
-        app_api_token: Option<String>,
-        /// Cache of compiled components.
-        #[arg(long, env = "TODO_CACHE_DIR", default_value = "/tmp/todo-compiled")]
-        cache_dir: PathBuf,
-        #[arg(long, env = "TODO_MAX_BODY_BYTES", default_value_t = 1 << 20)]
-        max_body_bytes: usize,
-        #[arg(long)]
-        no_hot_swap: bool,
-    },
+    Serve(ServeArgs),
+}
+
+/// What both serving modes take.
+#[derive(Args)]
+struct AppArgs {
+    /// The application manifest.
+    #[arg(long, env = "TODO_MANIFEST", default_value = "spin.toml")]
+    manifest: PathBuf,
+    /// Largest accepted request body, in bytes.
+    #[arg(long, env = "TODO_MAX_BODY_BYTES", default_value_t = 1 << 20)]
+    max_body_bytes: usize,
+    /// Do not watch `.wasm` files for hot swap.
+    #[arg(long)]
+    no_hot_swap: bool,
+}
+
+#[derive(Args)]
+struct DataDirArg {
+    /// Where all durable data lives.
+    #[arg(long, env = "TODO_DATA_DIR", default_value = ".todo-data")]
+    data_dir: PathBuf,
+}
+
+#[derive(Args)]
+struct UpArgs {
+    #[command(flatten)]
+    app: AppArgs,
+    /// Address of the one HTTP port (API, WebSocket, health).
+    #[arg(long, env = "TODO_LISTEN", default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+    #[command(flatten)]
+    data: DataDirArg,
+    /// JSON file of secret name -> value (after TODO_SECRET_* variables).
+    #[arg(long, env = "TODO_SECRETS_FILE")]
+    secrets_file: Option<PathBuf>,
+}
+
+#[derive(Args)]
+struct PublishArgs {
+    #[command(flatten)]
+    data: DataDirArg,
+    #[arg(long)]
+    topic: String,
+    /// A JSON file; `-` or none reads stdin.
+    file: Option<PathBuf>,
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    /// The component (and Dapr app id) this pod runs.
+    #[arg(long, env = "TODO_COMPONENT")]
+    component: String,
+    #[command(flatten)]
+    app: AppArgs,
+    /// The app port Dapr calls.
+    #[arg(long, env = "TODO_LISTEN", default_value = "127.0.0.1:3000")]
+    listen: SocketAddr,
+    #[arg(long, env = "DAPR_HTTP_PORT", default_value_t = 3500)]
+    dapr_http_port: u16,
+    /// Sent to the sidecar on every call (Dapr API token).
+    #[arg(long, env = "DAPR_API_TOKEN", hide_env_values = true)]
+    dapr_api_token: Option<String>,
+    /// Required from the sidecar on /events and /job.
+    #[arg(long, env = "APP_API_TOKEN", hide_env_values = true)]
+    app_api_token: Option<String>,
+    /// Cache of compiled components.
+    #[arg(long, env = "TODO_CACHE_DIR", default_value = "/tmp/todo-compiled")]
+    cache_dir: PathBuf,
 }
 
 fn init_tracing(format: LogFormat, pod: bool) {
@@ -114,10 +132,10 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     // Pods log JSON for the cluster's log pipeline unless told otherwise.
     let format = cli.log_format.unwrap_or(match cli.command {
-        Command::Serve { .. } => LogFormat::Json,
-        Command::Up { .. } | Command::Publish { .. } => LogFormat::Text,
+        Command::Serve(_) => LogFormat::Json,
+        Command::Up(_) | Command::Publish(_) => LogFormat::Text,
     });
-    init_tracing(format, matches!(cli.command, Command::Serve { .. }));
+    init_tracing(format, matches!(cli.command, Command::Serve(_)));
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -130,50 +148,31 @@ fn main() -> ExitCode {
     };
     let result = runtime.block_on(async {
         match cli.command {
-            Command::Up {
-                manifest,
-                listen,
-                data_dir,
-                max_body_bytes,
-                secrets_file,
-                no_hot_swap,
-            } => {
+            Command::Up(a) => {
                 up(UpOptions {
-                    manifest,
-                    listen,
-                    data_dir,
-                    max_body_bytes,
-                    secrets_file,
-                    hot_swap: !no_hot_swap,
+                    manifest: a.app.manifest,
+                    listen: a.listen,
+                    data_dir: a.data.data_dir,
+                    max_body_bytes: a.app.max_body_bytes,
+                    secrets_file: a.secrets_file,
+                    hot_swap: !a.app.no_hot_swap,
                 })
                 .await
             }
-            Command::Publish {
-                data_dir,
-                topic,
-                file,
-            } => publish_command(&data_dir, &topic, file.as_deref()).await,
-            Command::Serve {
-                component,
-                manifest,
-                listen,
-                dapr_http_port,
-                dapr_api_token,
-                app_api_token,
-                cache_dir,
-                max_body_bytes,
-                no_hot_swap,
-            } => {
+            Command::Publish(a) => {
+                publish_command(&a.data.data_dir, &a.topic, a.file.as_deref()).await
+            }
+            Command::Serve(a) => {
                 serve(ServeOptions {
-                    manifest,
-                    component,
-                    listen,
-                    dapr_http_port,
-                    dapr_api_token,
-                    app_api_token,
-                    cache_dir,
-                    max_body_bytes,
-                    hot_swap: !no_hot_swap,
+                    manifest: a.app.manifest,
+                    component: a.component,
+                    listen: a.listen,
+                    dapr_http_port: a.dapr_http_port,
+                    dapr_api_token: a.dapr_api_token,
+                    app_api_token: a.app_api_token,
+                    cache_dir: a.cache_dir,
+                    max_body_bytes: a.app.max_body_bytes,
+                    hot_swap: !a.app.no_hot_swap,
                 })
                 .await
             }
@@ -202,8 +201,8 @@ async fn publish_command(
             buf
         }
     };
-    let events = todo_host::publish::parse_events(&input)?;
-    let count = todo_host::publish::publish(data_dir, topic, events).await?;
+    let events = todo_host::modes::publish::parse_events(&input)?;
+    let count = todo_host::modes::publish::publish(data_dir, topic, events).await?;
     eprintln!("appended {count} event(s) to `{topic}`");
     Ok(())
 }

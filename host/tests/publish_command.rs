@@ -35,7 +35,7 @@ async fn appends_valid_events_and_refuses_the_rest() {
     assert!(!data.exists());
 
     // A store that exists (as `todo-host up` leaves it).
-    let db = todo_host::embedded::Db::open(&data).unwrap();
+    let db = todo_host::capabilities::embedded_store::Db::open(&data).unwrap();
     drop(db);
     for (bad, why) in [
         ("not json", "not JSON"),
@@ -51,9 +51,11 @@ async fn appends_valid_events_and_refuses_the_rest() {
     let (code, out) = publish(&data, &scratch.write("two.json", &two));
     assert_eq!(code, Some(0), "{out}");
 
-    let db = todo_host::embedded::Db::open(&data).unwrap();
+    let db = todo_host::capabilities::embedded_store::Db::open(&data).unwrap();
     let entries = db
-        .read(|txn| todo_host::embedded::log::read_after(txn, "task-events", 0, 10))
+        .read(|txn| {
+            todo_host::capabilities::embedded_store::log::read_after(txn, "task-events", 0, 10)
+        })
         .await
         .unwrap();
     let ids: Vec<String> = entries

@@ -36,7 +36,7 @@ pub const PUBSUB: &str = "pubsub";
 pub const PUBSUB_BROADCAST: &str = "pubsub-broadcast";
 /// (pub/sub component, topic, route, dead-letter topic).
 pub type Subscription = (String, String, String, String);
-/// `dead_letter_topic` when a topic trigger names none (host/src/manifest.rs).
+/// `dead_letter_topic` when a topic trigger names none (host/src/app/mod.rs).
 pub const DEFAULT_DEAD_LETTERS: &str = "dead-letters";
 
 pub fn infra(test: &str) -> Option<Infra> {

@@ -95,15 +95,7 @@ fn main() -> Result<()> {
             let rest: Vec<&str> = args.iter().map(String::as_str).collect();
             let only = only_of(&rest);
             if only != Some("realtime") {
-                let mut args = vec![
-                    "run",
-                    "--release",
-                    "-p",
-                    "todo-host",
-                    "--bin",
-                    "todo-bench",
-                    "--",
-                ];
+                let mut args = vec!["bench", "-p", "todo-host", "--bench", "todo-bench", "--"];
                 args.extend(rest.iter().copied());
                 cargo(&args)?;
             }

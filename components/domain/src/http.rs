@@ -3,15 +3,7 @@
 
 use serde::Serialize;
 
-/// The header carrying the correlation id across services.
-pub const CORRELATION_HEADER: &str = "x-correlation-id";
-
-/// Whether a caller's correlation id can be kept as it is (logged, sent on
-/// as a header, put on events): short, printable, no spaces. An unusable
-/// one is replaced, never refused: a bad tracing header fails no request.
-pub fn usable_correlation_id(id: &str) -> bool {
-    !id.is_empty() && id.len() <= 128 && id.bytes().all(|b| b.is_ascii_graphic())
-}
+pub use todo_cloudevent::correlation::{CORRELATION_HEADER, usable_correlation_id};
 
 /// An incoming request, fully buffered.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -4,8 +4,8 @@
 //! implementation for tests), and macros that generate the WIT glue in each
 //! component crate.
 
-pub mod event;
-mod event_json;
+/// The event model is the platform's (`todo-cloudevent`), shared with the host.
+pub use todo_cloudevent::event;
 mod glue;
 pub mod handler;
 pub mod http;

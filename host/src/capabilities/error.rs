@@ -1,6 +1,6 @@
 //! The one place where capability failures become WIT errors or traps.
 
-use crate::bindings::WitError;
+use crate::capabilities::bindings::WitError;
 
 /// A failure a guest can act on. Anything else (a host bug, a poisoned
 /// database) is `Trap` and aborts the guest call.
@@ -45,3 +45,16 @@ impl From<redb::Error> for CapError {
 }
 
 pub type CapResult<T> = Result<T, CapError>;
+
+/// Every capability's errors are `todo:platform/types.error`; a trap is
+/// logged with the component that caused it.
+impl<B: ?Sized + Sync> crate::capabilities::bindings::todo::platform::types::Host
+    for super::View<'_, B>
+{
+    fn convert_error(&mut self, err: CapError) -> wasmtime::Result<WitError> {
+        if let CapError::Trap(e) = &err {
+            tracing::error!(component = %self.component, "capability failed: {e:#}");
+        }
+        err.into_wit()
+    }
+}

@@ -1,8 +1,18 @@
-//! Host capabilities, one module each. Every module holds the backend trait
-//! (implemented once over Dapr's HTTP API and once embedded) and the glue
-//! that exposes it to guests through the generated `Host` trait.
+//! Host capabilities: the generated bindings of the `todo:platform` world
+//! and one folder per interface. Each folder holds the backend trait, the
+//! WIT `Host` impl on a [`View`] (the calling component and its backend,
+//! borrowed from the store, as wasmtime's `wasi-keyvalue` does), and its
+//! two backends, `embedded.rs` and `dapr.rs`. What the backends of one
+//! kind share is beside them: [`embedded_store`] (the one redb file) and
+//! [`dapr_client`] (the sidecar's HTTP API).
+//!
+//! Nothing here imports the engine, a trigger or a mode; a backend imports
+//! no other capability's backend.
 
+pub mod bindings;
 pub mod conversation;
+pub mod dapr_client;
+pub mod embedded_store;
 mod error;
 pub mod invoke;
 pub mod pubsub;
@@ -11,6 +21,7 @@ pub mod scheduler;
 pub mod secrets;
 pub mod state;
 
+use std::marker::PhantomData;
 use std::sync::Arc;
 
 pub use error::{CapError, CapResult};
@@ -27,29 +38,18 @@ pub struct Backends {
     pub conversation: Arc<dyn conversation::ConversationBackend>,
 }
 
-/// Adds every `todo:platform` import to the linker.
-pub fn add_to_linker(
-    linker: &mut wasmtime::component::Linker<crate::store::HostState>,
-) -> wasmtime::Result<()> {
-    use crate::bindings::todo::platform as p;
-    use wasmtime::component::HasSelf;
-    type D = HasSelf<crate::store::HostState>;
-    p::types::add_to_linker::<_, D>(linker, |s| s)?;
-    p::pubsub::add_to_linker::<_, D>(linker, |s| s)?;
-    p::state::add_to_linker::<_, D>(linker, |s| s)?;
-    p::scheduler::add_to_linker::<_, D>(linker, |s| s)?;
-    p::invoke::add_to_linker::<_, D>(linker, |s| s)?;
-    p::secrets::add_to_linker::<_, D>(linker, |s| s)?;
-    p::realtime::add_to_linker::<_, D>(linker, |s| s)?;
-    p::conversation::add_to_linker::<_, D>(linker, |s| s)?;
-    Ok(())
+/// What one capability call sees: the calling component (its id is the
+/// namespace of its state, jobs and secrets) and that capability's
+/// backend, borrowed for the call. `B` is the backend trait object.
+pub struct View<'a, B: ?Sized> {
+    pub component: &'a str,
+    pub backend: &'a B,
 }
 
-impl crate::bindings::todo::platform::types::Host for crate::store::HostState {
-    fn convert_error(&mut self, err: CapError) -> wasmtime::Result<crate::bindings::WitError> {
-        if let CapError::Trap(e) = &err {
-            tracing::error!(component = %self.component, "capability failed: {e:#}");
-        }
-        err.into_wit()
-    }
+/// The `HasData` of a capability whose backend is `B`: the linker hands
+/// each call a [`View`] of the store.
+pub struct Capability<B: ?Sized>(PhantomData<B>);
+
+impl<B: ?Sized + 'static> wasmtime::component::HasData for Capability<B> {
+    type Data<'a> = View<'a, B>;
 }

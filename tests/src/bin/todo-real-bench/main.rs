@@ -17,7 +17,7 @@
 mod baseline;
 mod cpu;
 // The lateness figures and tokio baseline of the in-process bench.
-#[path = "../../../../host/src/bin/todo-bench/lateness.rs"]
+#[path = "../../../../host/benches/todo-bench/lateness.rs"]
 mod lateness;
 mod load;
 mod prom;

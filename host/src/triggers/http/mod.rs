@@ -1,0 +1,175 @@
+//! The HTTP front door: health endpoints, WebSocket routes, and every
+//! `[[trigger.http]]` route dispatched into its component.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use http::{HeaderValue, StatusCode};
+use http_body_util::Full;
+use serde_json::json;
+use tracing::Instrument as _;
+
+mod invocation;
+mod routing;
+
+pub use invocation::{CALLER_APP_HEADER, Invocation, SidecarAuth, token_ok};
+pub use routing::route;
+
+use crate::engine::Runtime;
+use crate::triggers::websocket::Sockets;
+
+pub struct Front {
+    pub runtime: Arc<Runtime>,
+    pub ready: AtomicBool,
+    pub max_body_bytes: usize,
+    /// Pod mode only: service invocations from the sidecar.
+    pub invocation: Option<Invocation>,
+    /// The host-held WebSockets of the `[[trigger.websocket]]` routes.
+    pub sockets: Arc<Sockets>,
+}
+
+pub fn router(front: Arc<Front>) -> Router {
+    let mut app = Router::new()
+        .route(
+            "/healthz",
+            get(|| async { axum::Json(json!({"status": "ok"})) }),
+        )
+        .route("/readyz", get(readyz))
+        .route(
+            "/metrics",
+            get(|| async { crate::ops::metrics::METRICS.render() }),
+        );
+    for t in &front.runtime.manifest.websockets {
+        app = app.route(&t.route, get(crate::triggers::websocket::upgrade));
+    }
+    app.fallback(dispatch).with_state(front)
+}
+
+async fn readyz(State(front): State<Arc<Front>>) -> Response {
+    if front.ready.load(Ordering::Acquire) {
+        (StatusCode::OK, axum::Json(json!({"status": "ready"}))).into_response()
+    } else {
+        error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "not_ready",
+            "starting up",
+            None,
+        )
+    }
+}
+
+/// `{"error": {"code", "message", "request_id"?}}`: the one error shape.
+pub fn error(status: StatusCode, code: &str, message: &str, request_id: Option<&str>) -> Response {
+    let mut body = json!({"error": {"code": code, "message": message}});
+    if let Some(id) = request_id {
+        body["error"]["request_id"] = id.into();
+    }
+    (status, axum::Json(body)).into_response()
+}
+
+async fn dispatch(State(front): State<Arc<Front>>, req: Request) -> Response {
+    let request_id = uuid::Uuid::new_v4().to_string();
+    let invoked = front
+        .invocation
+        .as_ref()
+        .filter(|i| i.from_sidecar(req.headers()))
+        .map(|i| i.component.as_str());
+    let routed = route(&front.runtime.manifest, req.uri().path()).or(invoked);
+    let Some(component) = routed.map(str::to_owned) else {
+        return error(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            &format!("no route for {}", req.uri().path()),
+            Some(&request_id),
+        );
+    };
+    let (mut parts, body) = req.into_parts();
+    // Components trust the caller's app id only because it can only come
+    // from service invocation: a client cannot claim one.
+    if invoked.is_none() {
+        parts.headers.remove(CALLER_APP_HEADER);
+    }
+    let body = match axum::body::to_bytes(body, front.max_body_bytes).await {
+        Ok(b) => b,
+        Err(_) => {
+            let mut resp = error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "body_too_large",
+                &format!("request body exceeds {} bytes", front.max_body_bytes),
+                Some(&request_id),
+            );
+            // The rest of the body was never read: the connection cannot
+            // carry another request.
+            resp.headers_mut()
+                .insert(http::header::CONNECTION, HeaderValue::from_static("close"));
+            return resp;
+        }
+    };
+    parts.headers.insert(
+        "x-request-id",
+        HeaderValue::from_str(&request_id).expect("uuid is a valid header"),
+    );
+    // The caller's correlation id, or this request's id: the component
+    // puts it on the events it publishes, so one id follows a change
+    // through every service's log lines.
+    let correlation =
+        crate::ops::correlation::of_request(&parts.headers).unwrap_or_else(|| request_id.clone());
+    parts.headers.insert(
+        crate::ops::correlation::HEADER,
+        HeaderValue::from_str(&correlation).expect("checked to be a valid header"),
+    );
+    // What the access line says, taken only when it is written (off in
+    // `todo-host up`, where requests are the hot path).
+    let access = tracing::enabled!(target: crate::ops::correlation::ACCESS, tracing::Level::INFO)
+        .then(|| (parts.method.clone(), parts.uri.path().to_owned()));
+    let req = http::Request::from_parts(parts, Full::new(body));
+    let span = tracing::info_span!(
+        "http",
+        component = %component,
+        request_id = %request_id,
+        correlation_id = %correlation
+    );
+    let started = std::time::Instant::now();
+    let result = crate::engine::incoming_http::call_http(&front.runtime, &component, req)
+        .instrument(span.clone())
+        .await;
+    crate::ops::metrics::METRICS.observe_handler(&component, "http", started.elapsed());
+    let mut resp = match result {
+        Ok(resp) => resp.map(Body::new),
+        Err(e) => {
+            tracing::error!(parent: &span, "request failed: {e}");
+            error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "component_failed",
+                &e.to_string(),
+                Some(&request_id),
+            )
+        }
+    };
+    if let Some((method, path)) = access {
+        tracing::info!(
+            target: crate::ops::correlation::ACCESS,
+            parent: &span,
+            method = %method,
+            path = %path,
+            status = resp.status().as_u16(),
+            duration_ms = started.elapsed().as_secs_f64() * 1e3,
+            "request"
+        );
+    }
+    let headers = resp.headers_mut();
+    headers.insert(
+        "x-request-id",
+        HeaderValue::from_str(&request_id).expect("uuid is a valid header"),
+    );
+    headers.insert(
+        crate::ops::correlation::HEADER,
+        HeaderValue::from_str(&correlation).expect("checked to be a valid header"),
+    );
+    resp
+}

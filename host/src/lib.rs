@@ -12,6 +12,7 @@
 
 pub mod app;
 pub mod capabilities;
+pub mod clock;
 pub mod cloudevent;
 pub mod config;
 pub mod engine;

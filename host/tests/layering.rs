@@ -1,5 +1,5 @@
 //! The host's folders depend on each other in one direction only (see
-//! `host/README.md`): a leaf (`app`, `config`, `cloudevent`, `ops`) imports
+//! `host/README.md`): a leaf (`app`, `clock`, `config`, `cloudevent`, `ops`) imports
 //! nothing of the host; `capabilities` only leaves; `engine` capabilities
 //! and leaves; `triggers` the engine too; only `modes` assembles
 //! everything. Inside `capabilities`, a backend imports no other
@@ -57,13 +57,21 @@ fn place(src: &Path, file: &Path) -> Vec<String> {
 }
 
 fn allowed(layer: &str) -> Option<&'static [&'static str]> {
-    const LEAVES: &[&str] = &["app", "config", "cloudevent", "ops"];
+    const LEAVES: &[&str] = &["app", "clock", "config", "cloudevent", "ops"];
     Some(match layer {
-        "app" | "config" | "cloudevent" | "ops" => &[],
+        "app" | "clock" | "config" | "cloudevent" | "ops" => &[],
         "capabilities" => LEAVES,
-        "engine" => &["app", "config", "cloudevent", "ops", "capabilities"],
+        "engine" => &[
+            "app",
+            "clock",
+            "config",
+            "cloudevent",
+            "ops",
+            "capabilities",
+        ],
         "triggers" => &[
             "app",
+            "clock",
             "config",
             "cloudevent",
             "ops",

@@ -11,7 +11,7 @@ use crate::capabilities::embedded_store::log;
 use crate::capabilities::embedded_store::{Db, STATE, Touched, next_counter};
 use crate::capabilities::state::{Item, OutboxEvent, Precondition, StateBackend, StateOp};
 use crate::capabilities::{CapError, CapResult};
-use crate::engine::now_ms;
+use crate::clock::now_ms;
 
 /// Stored form: 8-byte ETag, 8-byte expiry (0 = never), then the value.
 struct Stored {

@@ -100,27 +100,28 @@ impl DaprTopics {
             .runtime
             .deliver_event(&self.component, topic, event)
             .await;
-        let attempt = {
+        // One lock per delivery: the count is kept only for a retry.
+        let (attempt, verdict) = {
             let mut attempts = self.attempts.lock().expect("attempts lock");
-            let n = attempts.entry(key.clone()).or_insert(0);
-            *n += 1;
-            *n
+            let attempt = attempts.get(&key).map_or(1, |n| n + 1);
+            let verdict = super::judge(trigger, attempt, delivered);
+            if matches!(verdict, Verdict::Retry { .. }) {
+                attempts.insert(key, attempt);
+            } else {
+                attempts.remove(&key);
+            }
+            (attempt, verdict)
         };
-        match super::judge(trigger, attempt, delivered) {
+        match verdict {
             Verdict::Retry { why, .. } => {
                 tracing::warn!(topic = %topic, attempt, "delivery failed, Dapr retries: {why}");
                 "RETRY"
             }
-            done => {
-                self.attempts.lock().expect("attempts lock").remove(&key);
-                match done {
-                    Verdict::DeadLetter(reason) => {
-                        super::dead_lettered(trigger, topic, &reason);
-                        "DROP"
-                    }
-                    _ => "SUCCESS",
-                }
+            Verdict::DeadLetter(reason) => {
+                super::dead_lettered(trigger, topic, &reason);
+                "DROP"
             }
+            Verdict::Handled => "SUCCESS",
         }
     }
 }

@@ -22,6 +22,10 @@ pub struct HostEnv {
     /// `TODO_OUTBOX_LANE`: a pod's outbox lane, when the operator names
     /// it; otherwise `<component>-<hostname>` (see [`HostEnv::outbox_lane`]).
     outbox_lane: Option<String>,
+    /// `TODO_OUTBOUND_ALLOW_PRIVATE` (`1` or `true`): components' outgoing
+    /// HTTP may reach private, loopback and link-local addresses (a
+    /// webhook receiver on the operator's own network). Off by default.
+    pub outbound_allow_private: bool,
     /// `HOSTNAME`, else `/etc/hostname`.
     hostname: Option<String>,
 }
@@ -74,6 +78,8 @@ impl HostEnv {
             },
             dapr_conversation: non_empty(var("TODO_DAPR_CONVERSATION")),
             outbox_lane: var("TODO_OUTBOX_LANE"),
+            outbound_allow_private: var("TODO_OUTBOUND_ALLOW_PRIVATE")
+                .is_some_and(|v| matches!(v.trim(), "1" | "true")),
             hostname: var("HOSTNAME").or_else(|| std::fs::read_to_string("/etc/hostname").ok()),
         }
     }

@@ -48,6 +48,20 @@ fn a_misspelled_field_names_the_field_and_the_component() {
 }
 
 #[test]
+fn a_bad_outbound_host_names_the_entry_and_the_component() {
+    let s = Scratch::new();
+    let m = s.write(
+        "spin.toml",
+        &format!("{BASE}allowed_outbound_hosts = [\"https://hooks.example.com/path\"]\n"),
+    );
+    let (code, out) = up(&m, &s.path("data"));
+    assert_clean_failure(code, &out);
+    assert!(out.contains("component `svc`"), "{out}");
+    assert!(out.contains("`https://hooks.example.com/path`"), "{out}");
+    assert!(out.contains("paths are not supported"), "{out}");
+}
+
+#[test]
 fn a_trigger_for_an_unknown_component_is_rejected() {
     let s = Scratch::new();
     let m = s.write(

@@ -20,6 +20,7 @@ pub mod outside;
 pub mod python;
 pub mod real_stack;
 pub mod realtime;
+pub mod receiver;
 pub mod schemathesis;
 pub mod stack;
 

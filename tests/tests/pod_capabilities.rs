@@ -8,6 +8,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use todo_tests::manifest::AppManifest;
 use todo_tests::real_stack::{Infra, RealStack};
+use todo_tests::receiver::Receiver;
 use todo_tests::stack::Stack;
 use todo_tests::{Scratch, eventually, now_ms, wasm};
 
@@ -20,6 +21,12 @@ struct Probe {
 }
 
 fn start() -> Option<Probe> {
+    start_allowing(None)
+}
+
+/// The probe pods; with `outbound`, the probe (not probe2) may send HTTP
+/// to that loopback port, the hosts allowing private addresses.
+fn start_allowing(outbound: Option<u16>) -> Option<Probe> {
     let Some(infra) = Infra::from_env() else {
         eprintln!("note: TODO_STACK_* not set, pod-mode capability tests skipped");
         return None;
@@ -30,12 +37,23 @@ fn start() -> Option<Probe> {
         .http("/cmd", "probe")
         .http("/log/...", "probe")
         .job("probe")
-        .component("probe", &source, "")
+        .component(
+            "probe",
+            &source,
+            &outbound.map_or(String::new(), |port| {
+                format!("allowed_outbound_hosts = [\"http://127.0.0.1:{port}\"]")
+            }),
+        )
         .component("probe2", &source, "");
     let manifest = scratch.write("spin.toml", &app.build());
+    let env: &[(&str, &str)] = match outbound {
+        Some(_) => &[("TODO_OUTBOUND_ALLOW_PRIVATE", "1")],
+        None => &[],
+    };
     // PostgreSQL: Dapr's Redis store cannot roll back a multi-key
     // transaction whose precondition fails (the host refuses those).
-    let stack = RealStack::start_with(infra, &manifest, &["probe"]).expect("probe pods start");
+    let stack =
+        RealStack::start_configured(infra, &manifest, &["probe"], env).expect("probe pods start");
     Some(Probe {
         _scratch: scratch,
         stack,
@@ -176,8 +194,12 @@ async fn jobs_over_dapr_fire_not_before_their_instant_and_cancel_is_final() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn invocation_and_secrets_go_through_the_sidecar() {
-    let Some(p) = start() else { return };
+async fn invocation_secrets_and_outgoing_http_in_a_pod() {
+    let receiver = Receiver::start().await;
+    let port = receiver.addr.port();
+    let Some(p) = start_allowing(Some(port)) else {
+        return;
+    };
     let resp = p
         .cmd(json!({"op": "invoke", "app": "probe2", "method": "GET", "path": "/version"}))
         .await
@@ -194,4 +216,26 @@ async fn invocation_and_secrets_go_through_the_sidecar() {
             .await,
         Err("not-found".into())
     );
+
+    // Outgoing HTTP goes straight from the pod's host, the allow-list
+    // applied there as in-process.
+    let url = format!("http://127.0.0.1:{port}/hook");
+    let fetch = json!({"op": "fetch", "method": "POST", "url": url, "body": "from a pod"});
+    let resp = p.cmd(fetch.clone()).await.unwrap();
+    assert_eq!(resp["status"], 201, "{resp}");
+    assert_eq!(
+        receiver.seen(),
+        [format!("POST /hook host=127.0.0.1:{port} body=from a pod")]
+    );
+    // probe2 has no allow-list: invoked through the sidecars, it is denied.
+    let resp = p
+        .cmd(json!({
+            "op": "invoke", "app": "probe2", "method": "POST", "path": "/cmd",
+            "body": fetch.to_string(),
+        }))
+        .await
+        .unwrap();
+    let body = resp["body"].as_str().unwrap();
+    assert!(body.contains("HttpRequestDenied"), "{resp}");
+    assert_eq!(receiver.seen().len(), 1);
 }

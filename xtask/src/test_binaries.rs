@@ -89,6 +89,20 @@ pub fn build(root: &Path, selection: &[String]) -> Result<Vec<Binary>> {
 
 /// The doc tests of the selection (cargo runs those itself).
 pub fn doc_tests(selection: &[String]) -> Result<Counts> {
+    // A selection naming targets (`--test x`, `--lib`, ...) has no doc
+    // tests, and cargo refuses `--doc` beside those options.
+    let targets = [
+        "--test",
+        "--tests",
+        "--lib",
+        "--bin",
+        "--bins",
+        "--bench",
+        "--example",
+    ];
+    if selection.iter().any(|a| targets.contains(&a.as_str())) {
+        return Ok(Counts::default());
+    }
     let mut cmd = Command::new(env!("CARGO"));
     cmd.args(["test", "--doc"]).args(selection_args(selection));
     let output = cmd

@@ -11,8 +11,10 @@ use serde::Deserialize;
 
 mod files;
 mod names;
+mod outbound;
 pub use files::FileMount;
 pub use names::check_topic;
+pub use outbound::AllowedHosts;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ManifestError {
@@ -67,6 +69,8 @@ pub struct ComponentDef {
     pub limits: Limits,
     /// `files`: directories its instances see, read-only.
     pub files: Vec<FileMount>,
+    /// `allowed_outbound_hosts`: where its outgoing HTTP may go.
+    pub outbound: std::sync::Arc<AllowedHosts>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -178,6 +182,8 @@ struct RawComponent {
     /// Strings or tables: parsed by hand for errors naming the item.
     #[serde(default)]
     files: Vec<toml::Value>,
+    #[serde(default)]
+    allowed_outbound_hosts: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -373,6 +379,10 @@ fn parse_component(id: &str, value: toml::Value, dir: &Path) -> Result<Component
         variables: raw.variables,
         limits,
         files: files::parse(id, &raw.files, dir)?,
+        outbound: std::sync::Arc::new(
+            AllowedHosts::parse(&raw.allowed_outbound_hosts)
+                .map_err(|e| format!("component `{id}`: {e}"))?,
+        ),
     })
 }
 

@@ -15,6 +15,7 @@ pub mod dapr_client;
 pub mod embedded_store;
 mod error;
 pub mod invoke;
+pub mod outgoing_http;
 pub mod pubsub;
 pub mod realtime;
 pub mod scheduler;
@@ -36,6 +37,8 @@ pub struct Backends {
     pub secrets: Arc<dyn secrets::SecretsBackend>,
     pub realtime: Arc<dyn realtime::RealtimeBackend>,
     pub conversation: Arc<dyn conversation::ConversationBackend>,
+    /// The operator's rules for outgoing HTTP (`wasi:http`), both modes.
+    pub egress: Arc<outgoing_http::Egress>,
 }
 
 /// What one capability call sees: the calling component (its id is the

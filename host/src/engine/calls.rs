@@ -87,11 +87,9 @@ impl Runtime {
     pub fn new_store(&self, slot: &Slot) -> Result<Store<HostState>, CallError> {
         HostState::new_store(
             &self.registry.engine,
-            slot.def.id.as_str().into(),
+            &slot.def,
             self.backends.clone(),
             &slot.env,
-            &slot.def.limits,
-            &slot.def.files,
         )
         .map_err(|e| CallError::Files {
             component: slot.def.id.clone(),

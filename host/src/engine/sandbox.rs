@@ -1,11 +1,11 @@
 //! How guests are confined: one engine (pooling allocator where the address
-//! space allows it), epoch-based deadlines, per-store memory limits, and no
-//! outgoing network.
+//! space allows it), epoch-based deadlines and per-store memory limits.
+//! Outgoing HTTP is `capabilities/outgoing_http`, behind each component's
+//! allow-list.
 
 use std::time::Duration;
 
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
-use wasmtime_wasi_http::{Error as HttpError, WasiBody, WasiHttpHooks};
 
 /// One epoch tick; deadlines are whole ticks.
 pub const EPOCH_TICK: Duration = Duration::from_millis(10);
@@ -82,26 +82,4 @@ pub fn start_epoch_ticker(engine: &Engine) {
             }
         })
         .expect("spawning the epoch thread");
-}
-
-/// Components reach other services only through `invoke` and `pubsub`;
-/// raw outgoing HTTP is refused.
-pub struct DenyOutgoingHttp;
-
-impl WasiHttpHooks for DenyOutgoingHttp {
-    fn send_request(
-        &mut self,
-        _request: http::Request<WasiBody>,
-        _options: Option<wasmtime_wasi_http::RequestOptions>,
-        _fut: Box<dyn Future<Output = Result<(), HttpError>> + Send>,
-    ) -> Box<
-        dyn Future<
-                Output = wasmtime_wasi_http::Result<(
-                    http::Response<WasiBody>,
-                    Box<dyn Future<Output = Result<(), HttpError>> + Send>,
-                )>,
-            > + Send,
-    > {
-        Box::new(async { Err(HttpError::DestinationIpProhibited) })
-    }
 }

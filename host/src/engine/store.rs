@@ -9,9 +9,9 @@ use wasmtime::{Engine, Store, StoreLimits, StoreLimitsBuilder};
 use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
-use crate::app::FileMount;
+use crate::app::ComponentDef;
 use crate::capabilities::Backends;
-use crate::engine::sandbox::{DenyOutgoingHttp, Limits};
+use crate::capabilities::outgoing_http::OutgoingHttp;
 
 pub struct HostState {
     /// The component id from the manifest; also the state namespace.
@@ -19,39 +19,45 @@ pub struct HostState {
     pub backends: Backends,
     wasi: WasiCtx,
     http: WasiHttpCtx,
-    http_hooks: DenyOutgoingHttp,
+    http_hooks: OutgoingHttp,
     table: ResourceTable,
     limits: StoreLimits,
 }
 
 impl HostState {
-    /// Builds a store with this component's memory limit and call deadline
-    /// and its `files` mounts, read-only. Fails only when a mounted
-    /// directory cannot be opened (removed since start-up).
+    /// Builds a store with this component's memory limit and call deadline,
+    /// its `files` mounts, read-only, and its outgoing-HTTP allow-list.
+    /// Fails only when a mounted directory cannot be opened (removed since
+    /// start-up).
     pub fn new_store(
         engine: &Engine,
-        component: Arc<str>,
+        def: &ComponentDef,
         backends: Backends,
         env: &[(String, String)],
-        limits: &Limits,
-        files: &[FileMount],
     ) -> anyhow::Result<Store<HostState>> {
+        let component: Arc<str> = def.id.as_str().into();
+        let limits = &def.limits;
         let mut wasi = WasiCtx::builder();
         wasi.inherit_stderr().inherit_stdout().envs(env);
         // Opened per store, as every other part of an instance's context
         // is fresh per call: one `open` per mount, only for components
         // that have any.
-        for mount in files {
+        for mount in &def.files {
             wasi.preopened_dir(&mount.source, &mount.destination, FsPerms::ReadOnly)
                 .map_err(anyhow::Error::from)
                 .with_context(|| format!("opening {}", mount.source.display()))?;
         }
+        let http_hooks = OutgoingHttp {
+            component: component.clone(),
+            allowed: def.outbound.clone(),
+            egress: backends.egress.clone(),
+        };
         let state = HostState {
             component,
             backends,
             wasi: wasi.build(),
             http: WasiHttpCtx::new(),
-            http_hooks: DenyOutgoingHttp,
+            http_hooks,
             table: ResourceTable::new(),
             limits: StoreLimitsBuilder::new()
                 .memory_size(limits.memory_bytes)

@@ -14,6 +14,7 @@ use crate::capabilities::Backends;
 use crate::capabilities::conversation::{NoModel, dapr::DaprConversation};
 use crate::capabilities::dapr_client::DaprClient;
 use crate::capabilities::invoke::dapr::DaprInvoke;
+use crate::capabilities::outgoing_http::Egress;
 use crate::capabilities::pubsub::dapr::DaprPubSub;
 use crate::capabilities::scheduler::dapr::DaprScheduler;
 use crate::capabilities::secrets::dapr::DaprSecrets;
@@ -79,6 +80,9 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
             }),
             None => Arc::new(NoModel),
         },
+        egress: Arc::new(Egress {
+            allow_private: env.outbound_allow_private,
+        }),
     };
     let runtime = Arc::new(Runtime {
         manifest,

@@ -14,6 +14,7 @@ use crate::capabilities::Backends;
 use crate::capabilities::conversation::{ConversationBackend, NoModel, embedded::OpenAiModel};
 use crate::capabilities::embedded_store::Db;
 use crate::capabilities::invoke::embedded::{EmbeddedInvoke, LocalApps};
+use crate::capabilities::outgoing_http::Egress;
 use crate::capabilities::pubsub::embedded::EmbeddedPubSub;
 use crate::capabilities::scheduler::embedded::EmbeddedScheduler;
 use crate::capabilities::secrets::{SecretsBackend, embedded::EmbeddedSecrets};
@@ -82,6 +83,9 @@ impl InProcess {
             secrets,
             realtime: sockets.clone(),
             conversation,
+            egress: Arc::new(Egress {
+                allow_private: env.outbound_allow_private,
+            }),
         };
         let runtime = Arc::new(Runtime {
             manifest,

@@ -16,6 +16,12 @@ pub const WAIT: Duration = Duration::from_secs(20);
 /// own 404. `probe2` runs the same code as a second subscriber with its own
 /// state namespace.
 pub fn manifest(source: &Path, max_attempts: u32, backoff_ms: u64) -> String {
+    manifest_with(source, max_attempts, backoff_ms, "")
+}
+
+/// [`manifest`] with more of the probe's component fields (`probe2` gets
+/// none of them).
+pub fn manifest_with(source: &Path, max_attempts: u32, backoff_ms: u64, probe: &str) -> String {
     let mut app = AppManifest::new("probe-test");
     for route in ["/version", "/spin", "/hog", "/trap", "/cmd", "/log/..."] {
         app = app.http(route, "probe");
@@ -28,7 +34,11 @@ pub fn manifest(source: &Path, max_attempts: u32, backoff_ms: u64) -> String {
     .topics("probe2", &["probe-fanout"], "")
     .job("probe")
     .websocket("/ws", "probe")
-    .component("probe", source, "timeout_ms = 1000\nmemory_limit_mb = 64")
+    .component(
+        "probe",
+        source,
+        &format!("timeout_ms = 1000\nmemory_limit_mb = 64\n{probe}"),
+    )
     .component("probe2", source, "")
     .build()
 }
@@ -46,11 +56,24 @@ impl ProbeHost {
     }
 
     pub fn start_with(max_attempts: u32, backoff_ms: u64) -> Self {
+        Self::start_custom(max_attempts, backoff_ms, "", &[])
+    }
+
+    /// A probe with `probe_fields` added to its component table, and a
+    /// host with `env`.
+    pub fn start_custom(
+        max_attempts: u32,
+        backoff_ms: u64,
+        probe_fields: &str,
+        env: &[(&str, &str)],
+    ) -> Self {
         let scratch = Scratch::new();
         let source = scratch.install(&wasm("fixtures/probe.wasm"), "probe.wasm");
-        let manifest = scratch.write("spin.toml", &manifest(&source, max_attempts, backoff_ms));
-        let host = HostProcess::start(&host_bin(), &manifest, &scratch.path("data"), &[])
-            .expect("host starts");
+        let text = manifest_with(&source, max_attempts, backoff_ms, probe_fields);
+        let manifest = scratch.write("spin.toml", &text);
+        let host =
+            HostProcess::start_with_env(&host_bin(), &manifest, &scratch.path("data"), &[], env)
+                .expect("host starts");
         ProbeHost {
             scratch,
             host,

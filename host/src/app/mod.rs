@@ -14,7 +14,7 @@ mod names;
 mod outbound;
 pub use files::FileMount;
 pub use names::check_topic;
-pub use outbound::AllowedHosts;
+pub use outbound::{AllowedHosts, default_port};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ManifestError {

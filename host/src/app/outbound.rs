@@ -92,7 +92,8 @@ impl PortPattern {
     }
 }
 
-fn default_port(scheme: &str) -> Option<u16> {
+/// The port a URL of `scheme` means when it names none.
+pub fn default_port(scheme: &str) -> Option<u16> {
     match scheme {
         "http" => Some(80),
         "https" => Some(443),

@@ -14,8 +14,7 @@ use http::uri::Scheme;
 use tracing::Instrument;
 use wasmtime_wasi_http::{Error, RequestOptions, WasiBody, WasiHttpHooks};
 
-use crate::app::AllowedHosts;
-pub use address::is_private;
+use crate::app::{AllowedHosts, default_port};
 
 /// The operator's rules for every component's outgoing requests.
 #[derive(Debug, Clone, Default)]
@@ -83,7 +82,8 @@ async fn checked_send(
     let host = uri.host().ok_or(Error::HttpRequestUriInvalid)?.to_owned();
     let port = uri
         .port_u16()
-        .unwrap_or(if scheme == "https" { 443 } else { 80 });
+        .or_else(|| default_port(scheme))
+        .ok_or(Error::HttpRequestUriInvalid)?;
     if !allowed.allows(scheme, &host, port) {
         return Err(Error::HttpRequestDenied);
     }

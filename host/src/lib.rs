@@ -10,7 +10,8 @@
 //! into `todo-host up` or `todo-host serve`; [`ops`] metrics, correlation
 //! ids and shutdown; [`config`] every environment choice.
 
-pub mod app;
+/// The manifest (its own crate, shared with the test harness and xtask).
+pub use todo_manifest as app;
 pub mod capabilities;
 pub mod clock;
 pub mod cloudevent;

@@ -74,6 +74,10 @@ struct UpArgs {
     /// JSON file of secret name -> value (after TODO_SECRET_* variables).
     #[arg(long, env = "TODO_SECRETS_FILE")]
     secrets_file: Option<PathBuf>,
+    /// Cache of compiled components [default: <data-dir>/compiled]. Hosts
+    /// may share one: entries are keyed by the component and the engine.
+    #[arg(long, env = "TODO_CACHE_DIR")]
+    cache_dir: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -153,6 +157,7 @@ fn main() -> ExitCode {
                     manifest: a.app.manifest,
                     listen: a.listen,
                     data_dir: a.data.data_dir,
+                    cache_dir: a.cache_dir,
                     max_body_bytes: a.app.max_body_bytes,
                     secrets_file: a.secrets_file,
                     hot_swap: !a.app.no_hot_swap,

@@ -17,16 +17,17 @@ use anyhow::Result;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
-use crate::real_stack::{RealStack, route};
+use todo_manifest::Manifest;
+
+use crate::real_stack::RealStack;
 
 /// The largest request head passed on.
 const MAX_HEAD: usize = 64 * 1024;
 
 /// Where each component's pods listen (their app ports).
-#[derive(Default)]
 pub struct Backends {
-    /// spin.toml's http and websocket routes: (route, component).
-    pub routes: Vec<(String, String)>,
+    /// spin.toml: which component a path routes to.
+    pub app: Arc<Manifest>,
     pub ports: HashMap<String, Vec<u16>>,
 }
 
@@ -41,7 +42,7 @@ impl Backends {
                 .push(pod.app_port);
         }
         Backends {
-            routes: stack.routes().to_vec(),
+            app: stack.app().clone(),
             ports,
         }
     }
@@ -123,7 +124,9 @@ async fn pass(
         .to_owned();
     let port = {
         let backends = backends.read().expect("backends lock");
-        route(&backends.routes, &path)
+        backends
+            .app
+            .serving(&path)
             .and_then(|component| backends.ports.get(component))
             .filter(|ports| !ports.is_empty())
             .map(|ports| ports[turn.fetch_add(1, Ordering::Relaxed) % ports.len()])

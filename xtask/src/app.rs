@@ -1,11 +1,13 @@
-//! What xtask needs to know of the application, read from spin.toml (the
-//! one list of components): each component's id, the cargo package that
-//! builds it (its build `workdir`), and which components subscribe to
-//! topics, with their own consumer group or one per pod (`broadcast`).
+//! What xtask needs to know of the application, from spin.toml (the one
+//! list of components) as the host reads it (`todo-manifest`): each
+//! component's id, the cargo package that builds it (its build `workdir`),
+//! and which components subscribe to topics, with their own consumer
+//! group or one per pod (`broadcast`).
 
 use std::path::Path;
 
 use anyhow::{Context, Result};
+use todo_manifest::Manifest;
 
 pub struct Component {
     /// The id in spin.toml, the Dapr app id, the chart's service name.
@@ -20,30 +22,21 @@ pub struct Subscriber {
     pub broadcast: bool,
 }
 
-fn manifest(root: &Path) -> Result<toml::Table> {
-    let path = root.join("spin.toml");
-    std::fs::read_to_string(&path)
-        .with_context(|| format!("reading {}", path.display()))?
-        .parse()
-        .with_context(|| format!("parsing {}", path.display()))
+fn manifest(root: &Path) -> Result<Manifest> {
+    Ok(Manifest::load(&root.join("spin.toml"))?)
 }
 
-/// Every component of spin.toml, in the manifest's order.
+/// Every component of spin.toml, by id.
 pub fn components(root: &Path) -> Result<Vec<Component>> {
-    let manifest = manifest(root)?;
-    let table = manifest
-        .get("component")
-        .and_then(|c| c.as_table())
-        .context("spin.toml has no [component.*]")?;
-    table
-        .iter()
-        .map(|(id, component)| {
-            let workdir = component
-                .get("build")
-                .and_then(|b| b.get("workdir"))
-                .and_then(|w| w.as_str())
-                .with_context(|| format!("component {id} has no build workdir in spin.toml"))?;
-            let cargo = root.join(workdir).join("Cargo.toml");
+    manifest(root)?
+        .components
+        .values()
+        .map(|c| {
+            let workdir = c
+                .build_workdir
+                .as_ref()
+                .with_context(|| format!("component {} has no build workdir in spin.toml", c.id))?;
+            let cargo = workdir.join("Cargo.toml");
             let package: toml::Table = std::fs::read_to_string(&cargo)
                 .with_context(|| format!("reading {}", cargo.display()))?
                 .parse()?;
@@ -53,7 +46,7 @@ pub fn components(root: &Path) -> Result<Vec<Component>> {
                 .and_then(|n| n.as_str())
                 .with_context(|| format!("{} names no package", cargo.display()))?;
             Ok(Component {
-                id: id.clone(),
+                id: c.id.clone(),
                 package: package.to_owned(),
             })
         })
@@ -62,29 +55,14 @@ pub fn components(root: &Path) -> Result<Vec<Component>> {
 
 /// The components with `[[trigger.topic]]` subscriptions.
 pub fn subscribers(root: &Path) -> Result<Vec<Subscriber>> {
-    let manifest = manifest(root)?;
-    let triggers = manifest
-        .get("trigger")
-        .and_then(|t| t.get("topic"))
-        .and_then(|t| t.as_array())
-        .cloned()
-        .unwrap_or_default();
     let mut out: Vec<Subscriber> = Vec::new();
-    for trigger in triggers {
-        let component = trigger
-            .get("component")
-            .and_then(|c| c.as_str())
-            .context("a topic trigger names no component")?;
-        if out.iter().any(|s| s.component == component) {
-            continue;
+    for trigger in manifest(root)?.topics {
+        if !out.iter().any(|s| s.component == trigger.component) {
+            out.push(Subscriber {
+                component: trigger.component,
+                broadcast: trigger.broadcast,
+            });
         }
-        out.push(Subscriber {
-            component: component.to_owned(),
-            broadcast: trigger
-                .get("broadcast")
-                .and_then(|b| b.as_bool())
-                .unwrap_or(false),
-        });
     }
     Ok(out)
 }

@@ -37,7 +37,7 @@ pub struct Built {
 /// Builds, validates and runs the image; `version` tags it.
 pub fn build(root: &Path, target: &Path, version: &str) -> Result<Built> {
     lint_dockerfile(root)?;
-    let binary = static_host(root, target)?;
+    let binary = static_host(root, target, &mut Command::new(env!("CARGO")))?;
     let dir = target.join("image");
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir)?;
@@ -101,7 +101,9 @@ pub fn build(root: &Path, target: &Path, version: &str) -> Result<Built> {
 }
 
 /// `todo-host` for musl, linked statically: it runs in an empty root.
-fn static_host(root: &Path, target: &Path) -> Result<PathBuf> {
+/// `cargo` is the command that runs cargo (the test command builds it
+/// under `nice` while the tests run; the image step then finds it built).
+pub fn static_host(root: &Path, target: &Path, cargo: &mut Command) -> Result<PathBuf> {
     let added = Command::new("rustup")
         .args(["target", "add", MUSL])
         .status()
@@ -111,7 +113,7 @@ fn static_host(root: &Path, target: &Path) -> Result<PathBuf> {
     }
     // zstd (inside wasmtime's cache) is C: compiled with musl's gcc wrapper.
     let cc = tool(root, "musl-gcc")?;
-    let status = Command::new(env!("CARGO"))
+    let status = cargo
         .env("CC_x86_64_unknown_linux_musl", cc)
         .args([
             "build",

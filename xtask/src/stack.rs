@@ -4,6 +4,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 
@@ -133,5 +134,55 @@ impl Drop for Infra {
                 self.dir.display()
             );
         }
+    }
+}
+
+/// The real stacks' turns of one test run (tests/src/real_stack writes a
+/// line per turn to `stack.turns`): how long they held the servers, in all
+/// and per binary, for the step table.
+pub struct Turns {
+    pub count: usize,
+    pub held: Duration,
+    pub waited: Duration,
+    pub starting: Duration,
+    pub stopping: Duration,
+    /// Per binary: (name, stacks, held), longest first.
+    pub per_binary: Vec<(String, usize, Duration)>,
+}
+
+impl Turns {
+    pub fn read(dir: &Path) -> Option<Turns> {
+        let text = std::fs::read_to_string(dir.join("stack.turns")).ok()?;
+        let secs = |v: &str| Duration::from_secs_f64(v.parse::<f64>().unwrap_or(0.0));
+        let mut turns = Turns {
+            count: 0,
+            held: Duration::ZERO,
+            waited: Duration::ZERO,
+            starting: Duration::ZERO,
+            stopping: Duration::ZERO,
+            per_binary: Vec::new(),
+        };
+        for line in text.lines() {
+            let fields: Vec<&str> = line.split('\t').collect();
+            let [binary, _test, waited, held, starting, stopping] = fields[..] else {
+                continue;
+            };
+            turns.count += 1;
+            turns.held += secs(held);
+            turns.waited += secs(waited);
+            turns.starting += secs(starting);
+            turns.stopping += secs(stopping);
+            match turns.per_binary.iter_mut().find(|(b, ..)| b == binary) {
+                Some(entry) => {
+                    entry.1 += 1;
+                    entry.2 += secs(held);
+                }
+                None => turns.per_binary.push((binary.to_owned(), 1, secs(held))),
+            }
+        }
+        turns
+            .per_binary
+            .sort_by_key(|(_, _, held)| std::cmp::Reverse(*held));
+        Some(turns)
     }
 }

@@ -1,9 +1,12 @@
 //! `cargo xtask test`: every tier, in the order that lets one-off setup
-//! overlap compiling. The Rust builds come first (components, then the
-//! test binaries with the `todo-host` they run); meanwhile the
+//! overlap compiling and testing. The Rust builds come first (components,
+//! then the test binaries with the `todo-host` they run); meanwhile the
 //! background lanes (see prefetch.rs) install Debian's packages, the web
-//! app's and Python's packages, Kafka's jars, and build the Go tools.
-//! Every step is timed and the table printed at the end, failed or not.
+//! app's and Python's packages, Kafka's jars, and build the Go tools, Dapr
+//! first (the tests need it; the chart check, after them, the others).
+//! The image's static host compiles at the lowest priority while the tests
+//! run, and the image and chart steps come after the tests. Every step is
+//! timed and the table printed at the end, failed or not.
 //!
 //! `TODO_WEB=0`, `TODO_IMAGE=0`, `TODO_CHART=0` and `TODO_REAL_STACK=0`
 //! skip a tier; arguments after `--` replace the workspace-wide selection,
@@ -15,7 +18,7 @@ use std::process::Command;
 use anyhow::{Result, bail};
 
 use crate::prefetch::{Job, Prefetch};
-use crate::steps::Steps;
+use crate::steps::{Steps, clock};
 use crate::{stack, stack_up, test_binaries, web};
 
 /// The tiers this run includes.
@@ -75,25 +78,35 @@ fn run_steps(
     let binaries = steps.run("test binaries and todo-host (build)", || {
         test_binaries::build(root, selection)
     })?;
-    let chromium = if tiers.web {
-        waited(steps, prefetch, &["npm ci"]);
-        steps.run("web app: build and unit tests", || {
-            web::build(root)?;
-            web::unit_tests(root)
-        })?;
+    let target = crate::target_dir()?;
+    // The image's static host is the last heavy build: it compiles at the
+    // lowest priority while the tests run (they mostly wait), and the
+    // image step after them finds it built.
+    let late = if tiers.image {
         waited(steps, prefetch, &["debian packages"]);
-        Some(steps.run("chromium", || web::chromium(root))?)
+        Some(Prefetch::start(
+            &target.join("test-setup"),
+            vec![vec![static_host_job(root, &target)]],
+        )?)
     } else {
-        steps.skip("web app", "TODO_WEB=0");
         None
     };
-    if tiers.image {
-        waited(steps, prefetch, &["debian packages", "crane", "hadolint"]);
+    let ran = tests(root, selection, tiers, prefetch, &binaries, steps);
+    if let Some(late) = &late {
+        late.record(steps);
+    }
+    let counts = ran?;
+    println!(
+        "tests: {} passed, {} failed, {} skipped",
+        counts.passed, counts.failed, counts.ignored
+    );
+    if let Some(late) = &late {
+        waited(steps, late, &["static host (musl, niced)"]);
+        waited(steps, prefetch, &["crane", "hadolint"]);
         steps.run("image (static host, layer, checks)", || crate::image(root))?;
     } else {
         steps.skip("image", "TODO_IMAGE=0");
     }
-    let target = crate::target_dir()?;
     if tiers.chart {
         waited(
             steps,
@@ -110,6 +123,59 @@ fn run_steps(
     } else {
         steps.skip("chart", "TODO_CHART=0");
     }
+    // `cargo xtask stack up` itself, with the binaries just tested: up, the
+    // deployment smoke test through its front door, a pod killed and back,
+    // down. Only on a full run (a selection may not have built todo-stack).
+    if tiers.real && selection.is_empty() {
+        steps.run("cargo xtask stack up (check)", || {
+            stack_up::check(
+                root,
+                &target.join("debug/todo-host"),
+                &target.join("debug/todo-stack"),
+            )
+        })?;
+    }
+    Ok(())
+}
+
+/// The static host of the image, built at the lowest priority.
+fn static_host_job(root: &Path, target: &Path) -> Job {
+    let (root, target) = (root.to_path_buf(), target.to_path_buf());
+    Job::new("static host (musl, niced)", move |log| {
+        let out = std::fs::File::create(log)?;
+        let mut cargo = Command::new("nice");
+        cargo
+            .args(["-n", "19"])
+            .arg(env!("CARGO"))
+            .stdout(out.try_clone()?)
+            .stderr(out);
+        crate::image::static_host(&root, &target, &mut cargo).map(|_| ())
+    })
+}
+
+/// The web app's tests, the real-stack servers, and then every test
+/// binary side by side.
+fn tests(
+    root: &Path,
+    selection: &[String],
+    tiers: &Tiers,
+    prefetch: &Prefetch,
+    binaries: &[test_binaries::Binary],
+    steps: &mut Steps,
+) -> Result<test_binaries::Counts> {
+    let chromium = if tiers.web {
+        waited(steps, prefetch, &["npm ci"]);
+        steps.run("web app: build and unit tests", || {
+            web::build(root)?;
+            web::unit_tests(root)
+        })?;
+        waited(steps, prefetch, &["debian packages"]);
+        Some(steps.run("chromium", || web::chromium(root))?)
+    } else {
+        steps.skip("web app", "TODO_WEB=0");
+        None
+    };
+    let target = crate::target_dir()?;
     let infra = if tiers.real {
         waited(steps, prefetch, &["debian packages", "kafka jars", "dapr"]);
         Some(steps.run("real-stack servers (start)", || stack::Infra::start(root))?)
@@ -118,9 +184,17 @@ fn run_steps(
         None
     };
     waited(steps, prefetch, &["python packages"]);
-    let host = target.join("debug/todo-host");
+    // One cache of compiled components for every host the tests start:
+    // compiling the application costs ~10 s of CPU, and the tests start
+    // hosts a few hundred times. Emptied per run.
+    let compiled = target.join("test-compiled");
+    let _ = std::fs::remove_dir_all(&compiled);
     let mut env = vec![
-        ("TODO_HOST_BIN".to_owned(), host.display().to_string()),
+        ("TODO_CACHE_DIR".to_owned(), compiled.display().to_string()),
+        (
+            "TODO_HOST_BIN".to_owned(),
+            target.join("debug/todo-host").display().to_string(),
+        ),
         (
             "TODO_BUILD_DIR".to_owned(),
             root.join("build").display().to_string(),
@@ -137,7 +211,7 @@ fn run_steps(
     let logs = target.join("test-output");
     eprintln!("xtask: running {} test binaries", binaries.len());
     let started = std::time::Instant::now();
-    let ran = test_binaries::run(&binaries, &env, &logs, steps).and_then(|mut counts| {
+    let ran = test_binaries::run(binaries, &env, &logs, steps).and_then(|mut counts| {
         counts.add(test_binaries::doc_tests(selection)?);
         Ok(counts)
     });
@@ -147,21 +221,35 @@ fn run_steps(
         if ran.is_ok() { "ok" } else { "FAILED" },
         &format!("output per binary in {}", logs.display()),
     );
-    drop(infra);
-    let counts = ran?;
-    println!(
-        "tests: {} passed, {} failed, {} skipped",
-        counts.passed, counts.failed, counts.ignored
-    );
-    // `cargo xtask stack up` itself, with the binaries just tested: up, the
-    // deployment smoke test through its front door, a pod killed and back,
-    // down. Only on a full run (a selection may not have built todo-stack).
-    if tiers.real && selection.is_empty() {
-        steps.run("cargo xtask stack up (check)", || {
-            stack_up::check(root, &host, &target.join("debug/todo-stack"))
-        })?;
+    if let Some(turns) = infra.as_ref().and_then(|i| stack::Turns::read(&i.dir)) {
+        record_turns(steps, &turns);
     }
-    Ok(())
+    ran
+}
+
+/// The real stacks' share of the tests' time: they take turns on the
+/// shared servers, so their held time adds up across binaries.
+fn record_turns(steps: &mut Steps, turns: &stack::Turns) {
+    steps.record(
+        "  real stacks (turns, one at a time)",
+        turns.held,
+        "ok",
+        &format!(
+            "{} stacks; of that starting pods {}, stopping them {}; waiting for a turn {} in all",
+            turns.count,
+            clock(turns.starting),
+            clock(turns.stopping),
+            clock(turns.waited)
+        ),
+    );
+    for (binary, count, held) in &turns.per_binary {
+        steps.record(
+            &format!("    {binary}"),
+            *held,
+            "ok",
+            &format!("{count} stacks"),
+        );
+    }
 }
 
 /// Waits for background jobs a step needs, noting the wait when it was
@@ -234,7 +322,12 @@ fn lanes(root: &Path, tiers: &Tiers) -> Vec<Vec<Job>> {
         registries.push(script("hadolint", "tools.sh", &["hadolint"]));
     }
 
+    // Dapr first: the real-stack servers (before the tests) need it; the
+    // others are needed only after the tests.
     let mut builds = Vec::new();
+    if tiers.real {
+        builds.push(go("dapr", "build-dapr.sh", &[]));
+    }
     if tiers.image {
         builds.push(go("crane", "tools.sh", &["crane"]));
     }
@@ -243,9 +336,6 @@ fn lanes(root: &Path, tiers: &Tiers) -> Vec<Vec<Job>> {
         builds.push(go("actionlint", "tools.sh", &["actionlint"]));
         builds.push(go("etcd", "tools.sh", &["etcd"]));
         builds.push(go("kube-apiserver", "tools.sh", &["kube-apiserver"]));
-    }
-    if tiers.real {
-        builds.push(go("dapr", "build-dapr.sh", &[]));
     }
     vec![system, registries, builds]
 }

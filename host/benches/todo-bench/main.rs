@@ -76,7 +76,7 @@ async fn main() -> Result<()> {
     let manifest_path = dir.path().join("spin.toml");
     std::fs::write(&manifest_path, manifest(&fixture()?))?;
     let app = tokio::task::block_in_place(|| {
-        InProcess::assemble(&manifest_path, &dir.path().join("data"), None)
+        InProcess::assemble(&manifest_path, &dir.path().join("data"), None, None)
     })
     .context("assembling the bench app")?;
 

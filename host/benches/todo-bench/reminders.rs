@@ -28,7 +28,12 @@ pub async fn fire_reminders(count: usize, window_secs: u64) -> Result<()> {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let dir = tempfile::tempdir()?;
     let app = tokio::task::block_in_place(|| {
-        InProcess::assemble(&root.join("spin.toml"), &dir.path().join("data"), None)
+        InProcess::assemble(
+            &root.join("spin.toml"),
+            &dir.path().join("data"),
+            None,
+            None,
+        )
     })
     .context("assembling the app (run `cargo xtask bench`, which builds the components)")?;
     app.start_background();

@@ -194,7 +194,12 @@ impl Registry {
             .map_err(anyhow::Error::from)
             .context("compiling")?;
         if let Ok(artifact) = component.serialize() {
-            let tmp = path.with_extension("tmp");
+            // A name of this write's own: hosts sharing a cache directory
+            // (or two components of one source) may compile the same
+            // component at once, and each renames a whole file into place.
+            static WRITES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+            let n = WRITES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let tmp = path.with_extension(format!("{}-{n}.tmp", std::process::id()));
             if std::fs::write(&tmp, artifact).is_ok() {
                 let _ = std::fs::rename(&tmp, &path);
             }

@@ -31,6 +31,8 @@ pub struct UpOptions {
     pub manifest: PathBuf,
     pub listen: SocketAddr,
     pub data_dir: PathBuf,
+    /// Compiled components; `<data_dir>/compiled` unless given.
+    pub cache_dir: Option<PathBuf>,
     pub max_body_bytes: usize,
     pub secrets_file: Option<PathBuf>,
     pub hot_swap: bool,
@@ -45,9 +47,12 @@ pub struct InProcess {
 
 impl InProcess {
     /// Loads the manifest and every component and opens the data directory.
+    /// Compiled components are kept in `cache_dir` (`<data_dir>/compiled`
+    /// when `None`).
     pub fn assemble(
         manifest: &std::path::Path,
         data_dir: &std::path::Path,
+        cache_dir: Option<&std::path::Path>,
         secrets_file: Option<PathBuf>,
     ) -> anyhow::Result<Self> {
         let env = HostEnv::read();
@@ -57,7 +62,8 @@ impl InProcess {
         crate::engine::sandbox::start_epoch_ticker(&engine);
         let db = Db::open(data_dir)
             .with_context(|| format!("opening the data directory {}", data_dir.display()))?;
-        let mut registry = Registry::new(engine, data_dir.join("compiled"))?;
+        let cache_dir = cache_dir.map_or_else(|| data_dir.join("compiled"), |d| d.to_path_buf());
+        let mut registry = Registry::new(engine, cache_dir)?;
         registry.load_all(&manifest)?;
         // After the components load: a broken app writes nothing.
         let generated = data_dir.join("secrets.json");
@@ -111,7 +117,12 @@ impl InProcess {
 
 pub async fn up(opts: UpOptions) -> anyhow::Result<()> {
     let app = tokio::task::block_in_place(|| {
-        InProcess::assemble(&opts.manifest, &opts.data_dir, opts.secrets_file.clone())
+        InProcess::assemble(
+            &opts.manifest,
+            &opts.data_dir,
+            opts.cache_dir.as_deref(),
+            opts.secrets_file.clone(),
+        )
     })?;
     let listener = tokio::net::TcpListener::bind(opts.listen)
         .await

@@ -8,16 +8,21 @@
 //! consumer groups, so only one runs at a time (across test processes).
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 
+mod pod;
 mod supervise;
 
-use crate::dapr_resources::{LocalDapr, state_store_of};
+use pod::Launch;
+pub use pod::Pod;
+
+use crate::dapr_resources::LocalDapr;
 use crate::stack::Stack;
-use crate::{host_bin, workspace_root};
+use crate::workspace_root;
 
 /// The turn of one real stack on the shared servers: they share Kafka's
 /// consumer groups and the Scheduler, so one stack runs at a time across
@@ -26,7 +31,15 @@ use crate::{host_bin, workspace_root};
 /// dropped or when the process dies.
 struct Turn {
     _lock: std::fs::File,
+    waited: Duration,
     since: Instant,
+    /// Of the time held, how much went to starting pods (first and again)
+    /// and to stopping them.
+    starting: Duration,
+    stopping: Duration,
+    /// `stack.turns` in the servers' directory: one line per turn, read by
+    /// the test command for its summary.
+    ledger: PathBuf,
 }
 
 impl Turn {
@@ -41,25 +54,46 @@ impl Turn {
         let asked = Instant::now();
         file.lock()
             .with_context(|| format!("locking {}", path.display()))?;
-        // How long stacks wait and hold: the figures to watch when the test
-        // command's time grows (the turns add up across binaries).
-        eprintln!(
-            "real stack: turn taken after {:.1}s",
-            asked.elapsed().as_secs_f64()
-        );
         Ok(Turn {
             _lock: file,
+            waited: asked.elapsed(),
             since: Instant::now(),
+            starting: Duration::ZERO,
+            stopping: Duration::ZERO,
+            ledger: infra.work.join("stack.turns"),
         })
     }
 }
 
 impl Drop for Turn {
+    /// How long stacks wait and hold, per test: the figures to watch when
+    /// the test command's time grows (the turns add up across binaries).
     fn drop(&mut self) {
-        eprintln!(
-            "real stack: turn held {:.1}s",
-            self.since.elapsed().as_secs_f64()
+        use std::io::Write as _;
+        let binary = std::env::current_exe()
+            .ok()
+            .and_then(|p| Some(p.file_stem()?.to_string_lossy().into_owned()))
+            .map(|s| {
+                s.rsplit_once('-')
+                    .map_or(s.clone(), |(name, _)| name.to_owned())
+            })
+            .unwrap_or_default();
+        let test = std::thread::current().name().unwrap_or("main").to_owned();
+        let line = format!(
+            "{binary}\t{test}\t{:.1}\t{:.1}\t{:.1}\t{:.1}\n",
+            self.waited.as_secs_f64(),
+            self.since.elapsed().as_secs_f64(),
+            self.starting.as_secs_f64(),
+            self.stopping.as_secs_f64()
         );
+        // One append of one short line: whole, beside other processes'.
+        if let Ok(mut f) = std::fs::File::options()
+            .create(true)
+            .append(true)
+            .open(&self.ledger)
+        {
+            let _ = f.write_all(line.as_bytes());
+        }
     }
 }
 
@@ -89,22 +123,12 @@ impl Infra {
 pub const APP_TOKEN: &str = "test-app-token";
 pub const DAPR_TOKEN: &str = "test-dapr-token";
 
-pub struct Pod {
-    pub component: String,
-    /// `<component>-<replica>`: daprd's POD_NAME (the broadcast consumer
-    /// group) and the host's outbox lane, as a StatefulSet pod has.
-    pub name: String,
-    pub app_port: u16,
-    pub dapr_http_port: u16,
-    dir: PathBuf,
-    host: Option<Child>,
-}
-
 pub struct RealStack {
     pub infra: Infra,
     manifest: PathBuf,
     pub pods: Vec<Pod>,
-    routes: Vec<(String, String)>,
+    /// The manifest every pod runs.
+    app: Arc<todo_manifest::Manifest>,
     /// Extra environment of every host.
     host_env: Vec<(String, String)>,
     durable: Vec<String>,
@@ -112,7 +136,7 @@ pub struct RealStack {
     components: Vec<String>,
     /// The `auth-signing-key` secret of every pod of this stack.
     pub signing_key: String,
-    _turn: Turn,
+    turn: Turn,
 }
 
 /// A loopback port that is free now and stays free until a pod binds it.
@@ -198,26 +222,8 @@ impl RealStack {
         env: &[(&str, &str)],
     ) -> Result<Self> {
         let turn = Turn::take(&infra)?;
-        let text = std::fs::read_to_string(manifest)?;
-        let parsed: toml::Table = text.parse()?;
-        let components: Vec<String> = parsed["component"]
-            .as_table()
-            .context("manifest has components")?
-            .keys()
-            .cloned()
-            .collect();
-        // Public routes: http and WebSocket triggers.
-        let routes = ["http", "websocket"]
-            .iter()
-            .filter_map(|kind| parsed.get("trigger")?.get(kind)?.as_array())
-            .flatten()
-            .filter_map(|r| {
-                Some((
-                    r.get("route")?.as_str()?.to_owned(),
-                    r.get("component")?.as_str()?.to_owned(),
-                ))
-            })
-            .collect();
+        let app = Arc::new(todo_manifest::Manifest::load(manifest)?);
+        let components: Vec<String> = app.components.keys().cloned().collect();
         let run = infra
             .work
             .join(format!("stack-{}", uuid::Uuid::new_v4().simple()));
@@ -225,7 +231,7 @@ impl RealStack {
             infra,
             manifest: manifest.to_path_buf(),
             pods: Vec::new(),
-            routes,
+            app,
             components,
             durable: durable.iter().map(|s| s.to_string()).collect(),
             host_env: env
@@ -245,7 +251,7 @@ impl RealStack {
                         uuid::Uuid::new_v4().simple()
                     )
                 }),
-            _turn: turn,
+            turn,
         };
         for component in stack.components.clone() {
             let replicas = if REPLICATED.contains(&component.as_str()) {
@@ -268,9 +274,7 @@ impl RealStack {
             }
         }
         let starting = Instant::now();
-        for i in 0..stack.pods.len() {
-            stack.start_pod(i)?;
-        }
+        stack.start_pods(&(0..stack.pods.len()).collect::<Vec<_>>())?;
         eprintln!(
             "real stack: {} pods up in {:.1}s",
             stack.pods.len(),
@@ -303,111 +307,35 @@ impl RealStack {
 
     /// Starts pod `i`'s host and sidecar (again, after a kill).
     pub fn start_pod(&mut self, i: usize) -> Result<()> {
-        let scheduler = self.infra.scheduler.clone();
-        let manifest = self.manifest.clone();
-        let store_name = state_store_of(&self.pods[i].component, &self.durable);
-        let host_env = self.host_env.clone();
-        let pod = &mut self.pods[i];
-        std::fs::create_dir_all(&pod.dir)?;
-        // A port picked free can be taken by another process before the
-        // host binds it; the host then exits at once and is started again,
-        // on a fresh port unless its sidecar (told the port) is running.
-        let sidecar_up = pod.dir.join("daprd/daprd.pid").exists();
-        let mut attempt = 0;
-        loop {
-            let log = std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(pod.dir.join("host.log"))?;
-            let mut host = Command::new(host_bin())
-                .args(["serve", "--component", &pod.component, "--manifest"])
-                .arg(&manifest)
-                .args(["--listen", &format!("127.0.0.1:{}", pod.app_port)])
-                .arg("--cache-dir")
-                .arg(pod.dir.join("compiled"))
-                .env("DAPR_HTTP_PORT", pod.dapr_http_port.to_string())
-                .env("DAPR_API_TOKEN", DAPR_TOKEN)
-                .env("APP_API_TOKEN", APP_TOKEN)
-                .env("TODO_DAPR_STATESTORE", store_name)
-                .env("TODO_OUTBOX_LANE", &pod.name)
-                .env("TODO_LOG_FORMAT", "text")
-                .envs(host_env.iter().map(|(k, v)| (k, v)))
-                .stdout(Stdio::null())
-                .stderr(Stdio::from(log))
-                .spawn()
-                .context("starting todo-host serve")?;
-            let healthz = format!("http://127.0.0.1:{}/healthz", pod.app_port);
-            let since = Instant::now();
-            let exited = loop {
-                if http_ok(&healthz) || since.elapsed() > Duration::from_secs(60) {
-                    break false;
-                }
-                if host.try_wait()?.is_some() {
-                    break true;
-                }
-                std::thread::sleep(Duration::from_millis(50));
-            };
-            if !exited {
-                pod.host = Some(host);
-                break;
-            }
-            attempt += 1;
-            if attempt == 3 {
-                bail!(
-                    "host of {} exited at start three times; log:\n{}",
-                    pod.component,
-                    std::fs::read_to_string(pod.dir.join("host.log")).unwrap_or_default()
-                );
-            }
-            if !sidecar_up {
-                pod.app_port = free_port();
-            }
-        }
-        // The script picks daprd's gRPC ports by binding port 0 and
-        // releasing it; another process can take one before daprd binds it
-        // ("address already in use"), so a failed start is tried again
-        // with fresh ports.
-        let mut started = false;
-        for _ in 0..3 {
-            let out = Command::new("bash")
-                .arg(script("daprd.sh"))
-                .arg("start")
-                .arg(pod.dir.join("daprd"))
-                .args([&pod.component, &pod.app_port.to_string()])
-                .arg(pod.dir.join("resources"))
-                .arg(&scheduler)
-                .env("DAPR_HTTP_PORT", pod.dapr_http_port.to_string())
-                .env("DAPR_API_TOKEN", DAPR_TOKEN)
-                .env("APP_API_TOKEN", APP_TOKEN)
-                .env("DAPR_NR_DB", self.infra.work.join("nr.db"))
-                .env("POD_NAME", &pod.name)
-                .stderr(Stdio::inherit())
-                .output()
-                .context("starting daprd")?;
-            if out.status.success() {
-                started = true;
-                break;
-            }
-        }
-        if !started {
-            bail!("daprd for {} did not start", pod.component);
-        }
-        // Ready: the host answers /readyz once its sidecar is healthy, and
-        // daprd's /v1.0/healthz once it reaches the app.
-        let start = Instant::now();
-        let app = format!("http://127.0.0.1:{}/readyz", pod.app_port);
-        let sidecar = format!("http://127.0.0.1:{}/v1.0/healthz", pod.dapr_http_port);
-        while !(http_ok(&app) && http_ok(&sidecar)) {
-            if start.elapsed() > Duration::from_secs(60) {
-                bail!(
-                    "pod {} not ready; host log:\n{}",
-                    pod.component,
-                    std::fs::read_to_string(pod.dir.join("host.log")).unwrap_or_default()
-                );
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        Ok(())
+        self.start_pods(&[i])
+    }
+
+    /// Starts the pods `which` side by side (most of a start is waiting:
+    /// on a port, on daprd loading its components, on readiness).
+    pub fn start_pods(&mut self, which: &[usize]) -> Result<()> {
+        let since = Instant::now();
+        let launch = Launch {
+            scheduler: &self.infra.scheduler,
+            manifest: &self.manifest,
+            durable: &self.durable,
+            host_env: &self.host_env,
+            name_db: self.infra.work.join("nr.db"),
+        };
+        let result = std::thread::scope(|scope| {
+            let started: Vec<_> = self
+                .pods
+                .iter_mut()
+                .enumerate()
+                .filter(|(i, _)| which.contains(i))
+                .map(|(_, pod)| scope.spawn(|| launch.start(pod)))
+                .collect();
+            started
+                .into_iter()
+                .map(|t| t.join().unwrap_or_else(|_| bail!("a pod's start panicked")))
+                .collect::<Result<Vec<()>>>()
+        });
+        self.turn.starting += since.elapsed();
+        result.map(|_| ())
     }
 
     pub fn pod(&self, component: &str) -> usize {
@@ -486,9 +414,9 @@ impl RealStack {
         self.start_pod(i)
     }
 
-    /// spin.toml's public routes: (route, component).
-    pub fn routes(&self) -> &[(String, String)] {
-        &self.routes
+    /// The manifest the pods run (its routes, components, triggers).
+    pub fn app(&self) -> &Arc<todo_manifest::Manifest> {
+        &self.app
     }
 
     /// What `component`'s (first) host wrote to stderr.
@@ -503,13 +431,6 @@ impl RealStack {
         let daprd = std::fs::read_to_string(pod.dir.join("daprd/daprd.log")).unwrap_or_default();
         format!("--- host\n{host}\n--- daprd\n{daprd}")
     }
-}
-
-fn http_ok(url: &str) -> bool {
-    Command::new("curl")
-        .args(["-fs", "-o", "/dev/null", "--max-time", "2", url])
-        .status()
-        .is_ok_and(|s| s.success())
 }
 
 impl Stack for RealStack {
@@ -538,7 +459,10 @@ impl Stack for RealStack {
     }
 
     fn url(&self, path: &str) -> String {
-        let component = route(&self.routes, path).unwrap_or_else(|| panic!("no route for {path}"));
+        let component = self
+            .app
+            .serving(path)
+            .unwrap_or_else(|| panic!("no route for {path}"));
         // The first replica whose host runs, as a Service routes around a
         // dead pod.
         let pod = self
@@ -554,10 +478,7 @@ impl Stack for RealStack {
             self.kill_host(i);
             self.kill_daprd(i);
         }
-        for i in 0..self.pods.len() {
-            self.start_pod(i)?;
-        }
-        Ok(())
+        self.start_pods(&(0..self.pods.len()).collect::<Vec<_>>())
     }
 
     fn name(&self) -> &'static str {
@@ -582,30 +503,24 @@ impl Stack for RealStack {
 }
 
 impl Drop for RealStack {
+    /// Every pod stopped side by side (a sidecar takes a moment to shut
+    /// down gracefully), before the turn passes to the next stack.
     fn drop(&mut self) {
+        let since = Instant::now();
         for i in 0..self.pods.len() {
             self.kill_host(i);
-            let _ = Command::new("bash")
-                .arg(script("daprd.sh"))
-                .arg("stop")
-                .arg(self.pods[i].dir.join("daprd"))
-                .status();
         }
-    }
-}
-
-/// Spin-style route matching: exact, or the longest `/prefix/...`.
-pub fn route<'a>(routes: &'a [(String, String)], path: &str) -> Option<&'a str> {
-    let path = path.split('?').next().unwrap_or(path);
-    routes
-        .iter()
-        .filter_map(|(r, c)| match r.strip_suffix("/...") {
-            Some(prefix) if path == prefix || path.starts_with(&format!("{prefix}/")) => {
-                Some((prefix.len(), c))
+        std::thread::scope(|scope| {
+            for pod in &self.pods {
+                scope.spawn(|| {
+                    let _ = Command::new("bash")
+                        .arg(script("daprd.sh"))
+                        .arg("stop")
+                        .arg(pod.dir.join("daprd"))
+                        .status();
+                });
             }
-            None if r == path => Some((usize::MAX, c)),
-            _ => None,
-        })
-        .max_by_key(|(len, _)| *len)
-        .map(|(_, c)| c.as_str())
+        });
+        self.turn.stopping = since.elapsed();
+    }
 }

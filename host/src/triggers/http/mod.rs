@@ -15,10 +15,8 @@ use serde_json::json;
 use tracing::Instrument as _;
 
 mod invocation;
-mod routing;
 
 pub use invocation::{CALLER_APP_HEADER, Invocation, SidecarAuth, token_ok};
-pub use routing::route;
 
 use crate::engine::Runtime;
 use crate::triggers::websocket::Sockets;
@@ -79,7 +77,7 @@ async fn dispatch(State(front): State<Arc<Front>>, req: Request) -> Response {
         .as_ref()
         .filter(|i| i.from_sidecar(req.headers()))
         .map(|i| i.component.as_str());
-    let routed = route(&front.runtime.manifest, req.uri().path()).or(invoked);
+    let routed = front.runtime.manifest.route(req.uri().path()).or(invoked);
     let Some(component) = routed.map(str::to_owned) else {
         return error(
             StatusCode::NOT_FOUND,

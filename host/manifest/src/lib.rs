@@ -12,6 +12,7 @@ use serde::Deserialize;
 mod files;
 mod names;
 mod outbound;
+mod routes;
 pub use files::FileMount;
 pub use names::check_topic;
 pub use outbound::{AllowedHosts, default_port};
@@ -71,6 +72,9 @@ pub struct ComponentDef {
     pub files: Vec<FileMount>,
     /// `allowed_outbound_hosts`: where its outgoing HTTP may go.
     pub outbound: std::sync::Arc<AllowedHosts>,
+    /// `build.workdir`, absolute: the crate that builds it (the host does
+    /// not build; `cargo xtask build` does).
+    pub build_workdir: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -188,7 +192,7 @@ struct RawComponent {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-#[allow(dead_code)] // read by tooling (`cargo xtask build`), kept for validation
+#[allow(dead_code)] // `command` and `watch` are Spin's; validated, not used
 struct RawBuild {
     command: String,
     #[serde(default)]
@@ -365,7 +369,7 @@ fn parse_component(id: &str, value: toml::Value, dir: &Path) -> Result<Component
     let raw: RawComponent = value
         .try_into()
         .map_err(|e: toml::de::Error| format!("component `{id}`: {}", e.message()))?;
-    let _ = (&raw.description, &raw.build);
+    let _ = &raw.description;
     let mut limits = Limits::default();
     if let Some(mb) = raw.memory_limit_mb {
         limits.memory_bytes = (mb as usize) << 20;
@@ -383,6 +387,7 @@ fn parse_component(id: &str, value: toml::Value, dir: &Path) -> Result<Component
             AllowedHosts::parse(&raw.allowed_outbound_hosts)
                 .map_err(|e| format!("component `{id}`: {e}"))?,
         ),
+        build_workdir: raw.build.and_then(|b| b.workdir).map(|w| dir.join(w)),
     })
 }
 

@@ -10,6 +10,4 @@ pub mod query;
 pub mod store;
 
 #[cfg(target_arch = "wasm32")]
-mod bindings;
-#[cfg(target_arch = "wasm32")]
 mod component;

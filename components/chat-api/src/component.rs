@@ -1,16 +1,11 @@
 //! The WIT side: exports `wasi:http/incoming-handler` and hands each
 //! request to `api::handle` with state backed by the host.
 
-use crate::bindings::exports::wasi::http::incoming_handler::Guest;
-use crate::bindings::todo::platform::conversation as wit;
-use crate::bindings::todo::platform::types::Error;
-use crate::bindings::wasi::http::types::{IncomingRequest, ResponseOutparam};
 use crate::chat::model::{Call, Completion, LanguageModel, Said, ToolDef};
-
-todo_domain::wasi_http_glue!();
-todo_domain::wit_types_glue!();
-todo_domain::wit_state_glue!();
-todo_domain::wit_secrets_glue!();
+use todo_sdk::bindings::todo::platform::conversation as wit;
+use todo_sdk::bindings::todo::platform::types::Error;
+use todo_sdk::bindings::wasi::http::types::{IncomingRequest, ResponseOutparam};
+use todo_sdk::exports::http::exports::wasi::http::incoming_handler::Guest;
 
 struct Component;
 
@@ -77,10 +72,10 @@ impl LanguageModel for WitModel {
 
 impl Guest for Component {
     fn handle(request: IncomingRequest, response_out: ResponseOutparam) {
-        http_glue::serve(request, response_out, |req| {
+        todo_sdk::http::serve(request, response_out, |req| {
             crate::api::handle_with(
-                &state_glue::WitState,
-                &secrets_glue::WitSecrets,
+                &todo_sdk::state::WitState,
+                &todo_sdk::secrets::WitSecrets,
                 &WitModel,
                 &req,
             )
@@ -88,10 +83,4 @@ impl Guest for Component {
     }
 }
 
-// The generated export shims are `unsafe extern "C"` functions; the
-// workspace denies `unsafe_code` everywhere else.
-#[allow(unsafe_code)]
-mod export {
-    use super::Component;
-    crate::bindings::export!(Component with_types_in crate::bindings);
-}
+todo_sdk::export!(Component: http);

@@ -23,8 +23,6 @@ mod api_tests;
 mod test_support;
 
 #[cfg(target_arch = "wasm32")]
-mod bindings;
-#[cfg(target_arch = "wasm32")]
 mod component;
 
 /// CloudEvent `source` of everything this service publishes.

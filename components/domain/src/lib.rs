@@ -1,12 +1,11 @@
 //! Domain code shared by the Todo components: the CloudEvent model and its
 //! JSON form, topic and event-type names, plain HTTP types with the shared
 //! error shape, the state capability as a trait (with an in-memory
-//! implementation for tests), and macros that generate the WIT glue in each
-//! component crate.
+//! implementation for tests). The WIT side of these traits is the guest
+//! SDK's (`components/sdk`).
 
 /// The event model is the platform's (`todo-cloudevent`), shared with the host.
 pub use todo_cloudevent::event;
-mod glue;
 pub mod handler;
 pub mod http;
 pub mod invoke;

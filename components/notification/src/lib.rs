@@ -8,8 +8,6 @@ pub mod outcomes;
 pub mod reminders;
 
 #[cfg(target_arch = "wasm32")]
-mod bindings;
-#[cfg(target_arch = "wasm32")]
 mod component;
 
 /// CloudEvent `source` of everything this service publishes.

@@ -6,8 +6,6 @@
 pub mod series;
 
 #[cfg(target_arch = "wasm32")]
-mod bindings;
-#[cfg(target_arch = "wasm32")]
 mod component;
 
 /// CloudEvent `source` of everything this service publishes.

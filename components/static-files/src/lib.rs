@@ -8,6 +8,4 @@ pub mod path;
 pub mod serve;
 
 #[cfg(target_arch = "wasm32")]
-mod bindings;
-#[cfg(target_arch = "wasm32")]
 mod component;

@@ -1,33 +1,26 @@
 //! The WIT side: event and job handlers, the WebSocket handler and the
 //! HTTP routes, over the host's state, scheduler, secrets and realtime.
 
-use crate::bindings::exports::todo::platform::event_handler::{self, HandlerError};
-use crate::bindings::exports::todo::platform::job_handler;
-use crate::bindings::exports::todo::platform::websocket_handler::{
-    self, ConnectInfo, Expiry, Rejection,
-};
-use crate::bindings::exports::wasi::http::incoming_handler;
-use crate::bindings::todo::platform::realtime;
-use crate::bindings::todo::platform::types::CloudEvent;
-use crate::bindings::wasi::http::types::{IncomingRequest, ResponseOutparam};
 use crate::config::Config;
 use crate::push::Push;
 use crate::{now_ms, session};
 use todo_domain::KvError;
-
-todo_domain::wasi_http_glue!();
-todo_domain::wit_types_glue!();
-todo_domain::wit_state_glue!();
-todo_domain::wit_secrets_glue!();
-todo_domain::wit_event_handler_glue!();
-todo_domain::wit_jobs_glue!();
+use todo_sdk::bindings::todo::platform::realtime;
+use todo_sdk::bindings::todo::platform::types::CloudEvent;
+use todo_sdk::bindings::wasi::http::types::{IncomingRequest, ResponseOutparam};
+use todo_sdk::exports::events::exports::todo::platform::event_handler::{self, HandlerError};
+use todo_sdk::exports::http::exports::wasi::http::incoming_handler;
+use todo_sdk::exports::jobs::exports::todo::platform::job_handler;
+use todo_sdk::exports::websocket::exports::todo::platform::websocket_handler::{
+    self, ConnectInfo, Expiry, Rejection,
+};
 
 /// `Push` over the host's `realtime` capability.
 struct WitPush;
 
 impl Push for WitPush {
     fn send(&self, connection: &str, message: &str) -> Result<(), KvError> {
-        realtime::send(connection, message).map_err(types_glue::error_from_wit)
+        realtime::send(connection, message).map_err(todo_sdk::types::error_from_wit)
     }
 
     fn send_ordered(
@@ -36,15 +29,15 @@ impl Push for WitPush {
         seq: u64,
         message: Option<&str>,
     ) -> Result<(), KvError> {
-        realtime::send_ordered(connection, seq, message).map_err(types_glue::error_from_wit)
+        realtime::send_ordered(connection, seq, message).map_err(todo_sdk::types::error_from_wit)
     }
 
     fn start(&self, connection: &str, after: u64, hold_ms: u32) -> Result<(), KvError> {
-        realtime::start(connection, after, hold_ms).map_err(types_glue::error_from_wit)
+        realtime::start(connection, after, hold_ms).map_err(todo_sdk::types::error_from_wit)
     }
 
     fn close(&self, connection: &str, code: u16, reason: &str) -> Result<(), KvError> {
-        realtime::close(connection, code, reason).map_err(types_glue::error_from_wit)
+        realtime::close(connection, code, reason).map_err(todo_sdk::types::error_from_wit)
     }
 }
 
@@ -52,16 +45,16 @@ struct Component;
 
 impl event_handler::Guest for Component {
     fn handle(_topic: String, event: CloudEvent) -> Result<(), HandlerError> {
-        let event = types_glue::event_from_wit(event);
+        let event = todo_sdk::types::event_from_wit(event);
         let outcome = crate::fanout::on_event(
-            &state_glue::WitState,
+            &todo_sdk::state::WitState,
             &WitPush,
-            &jobs_glue::WitJobs,
+            &todo_sdk::jobs::WitJobs,
             &Config::from_env(),
             &event,
             now_ms(),
         );
-        event_handler_glue::to_wit(outcome)
+        todo_sdk::events::to_wit(outcome)
     }
 }
 
@@ -72,7 +65,7 @@ impl job_handler::Guest for Component {
         };
         let user = String::from_utf8_lossy(&job.data);
         crate::reminders::deadline(
-            &state_glue::WitState,
+            &todo_sdk::state::WitState,
             &user,
             reminder,
             Config::from_env().ack_timeout_ms,
@@ -90,8 +83,8 @@ impl websocket_handler::Guest for Component {
             headers: &info.headers,
         };
         session::on_connect(
-            &state_glue::WitState,
-            &secrets_glue::WitSecrets,
+            &todo_sdk::state::WitState,
+            &todo_sdk::secrets::WitSecrets,
             &WitPush,
             &Config::from_env(),
             &connect,
@@ -112,7 +105,7 @@ impl websocket_handler::Guest for Component {
 
     fn on_message(connection: String, message: String) {
         if let Err(e) = session::on_message(
-            &state_glue::WitState,
+            &todo_sdk::state::WitState,
             &WitPush,
             &connection,
             &message,
@@ -129,7 +122,7 @@ impl websocket_handler::Guest for Component {
         // A failure here only loses the early reminder frames of this
         // connection; they come again on its next connection.
         let _ = session::on_start(
-            &state_glue::WitState,
+            &todo_sdk::state::WitState,
             &WitPush,
             &connection,
             after,
@@ -139,7 +132,7 @@ impl websocket_handler::Guest for Component {
 
     fn on_alive(connections: Vec<String>) {
         let _ = session::on_alive(
-            &state_glue::WitState,
+            &todo_sdk::state::WitState,
             &Config::from_env(),
             &connections,
             now_ms(),
@@ -148,7 +141,7 @@ impl websocket_handler::Guest for Component {
 
     fn on_disconnect(connection: String) {
         let _ = session::on_disconnect(
-            &state_glue::WitState,
+            &todo_sdk::state::WitState,
             &Config::from_env(),
             &connection,
             now_ms(),
@@ -158,10 +151,10 @@ impl websocket_handler::Guest for Component {
 
 impl incoming_handler::Guest for Component {
     fn handle(request: IncomingRequest, response_out: ResponseOutparam) {
-        http_glue::serve(request, response_out, |req| {
+        todo_sdk::http::serve(request, response_out, |req| {
             crate::api::handle(
-                &state_glue::WitState,
-                &secrets_glue::WitSecrets,
+                &todo_sdk::state::WitState,
+                &todo_sdk::secrets::WitSecrets,
                 &Config::from_env(),
                 &req,
                 now_ms(),
@@ -170,10 +163,4 @@ impl incoming_handler::Guest for Component {
     }
 }
 
-// The generated export shims are `unsafe extern "C"` functions; the
-// workspace denies `unsafe_code` everywhere else.
-#[allow(unsafe_code)]
-mod export {
-    use super::Component;
-    crate::bindings::export!(Component with_types_in crate::bindings);
-}
+todo_sdk::export!(Component: http, events, jobs, websocket);

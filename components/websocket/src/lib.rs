@@ -30,8 +30,6 @@ pub mod tickets;
 mod tests;
 
 #[cfg(target_arch = "wasm32")]
-mod bindings;
-#[cfg(target_arch = "wasm32")]
 mod component;
 
 /// CloudEvent `source` of everything this service publishes.

@@ -8,6 +8,7 @@ import { useRouter } from "next/navigation";
 import { useEffect, useState } from "react";
 import { ApiError, signIn, signUp } from "@/lib/api";
 import { browserZone } from "@/lib/format";
+import { sameOriginNext } from "@/lib/redirect";
 
 export default function AuthForm({ mode }: { mode: "signin" | "signup" }) {
   const router = useRouter();
@@ -23,10 +24,8 @@ export default function AuthForm({ mode }: { mode: "signin" | "signup" }) {
     if (q.get("expired")) setNotice("Your session has expired. Sign in again to go on where you were.");
   }, []);
 
-  const next = () => {
-    const n = new URLSearchParams(window.location.search).get("next");
-    return n && n.startsWith("/") && !n.startsWith("//") ? n : "/";
-  };
+  const next = () =>
+    sameOriginNext(new URLSearchParams(window.location.search).get("next"), window.location.origin);
 
   async function submit(e: React.FormEvent) {
     e.preventDefault();

@@ -8,6 +8,7 @@ import {
   allowing,
   apiGet,
   apiPost,
+  BASE,
   device,
   eventually,
   expect,
@@ -388,6 +389,21 @@ scenario("an expired session goes back to sign-in and keeps what was typed", asy
   expect((await title.inputValue()) === "Typed before expiry", "the draft is back");
   await page.getByTestId("task-dialog").getByRole("button", { name: "Add task" }).click();
   await row(page, "Typed before expiry").waitFor();
+});
+
+scenario("after signing in, ?next= never leaves the origin", async () => {
+  // Off-origin once the browser has parsed them (a backslash or a tab
+  // between the slashes is a second slash).
+  for (const next of ["/%5C127.0.0.1:9/phish", "/%09/127.0.0.1:9/phish2", "//127.0.0.1:9/phish3"]) {
+    const d = await device(browser);
+    await d.page.goto(`/signin/?next=${next}`);
+    await d.page.getByLabel("Email").fill(alice);
+    await d.page.getByLabel("Password").fill(PASSWORD);
+    await d.page.getByRole("button", { name: "Sign in" }).click();
+    await d.page.getByRole("heading", { name: "Tasks" }).waitFor();
+    expect(new URL(d.page.url()).origin === new URL(BASE).origin, `next=${next} stays on the origin (${d.page.url()})`);
+    await d.context.close();
+  }
 });
 
 async function main() {

@@ -105,9 +105,12 @@ struct ServeArgs {
     /// Sent to the sidecar on every call (Dapr API token).
     #[arg(long, env = "DAPR_API_TOKEN", hide_env_values = true)]
     dapr_api_token: Option<String>,
-    /// Required from the sidecar on /events and /job.
+    /// Required from the sidecar on /events, /job and invocations.
     #[arg(long, env = "APP_API_TOKEN", hide_env_values = true)]
     app_api_token: Option<String>,
+    /// Run without APP_API_TOKEN: only the sidecar can reach the app port.
+    #[arg(long, env = "TODO_TRUSTED_NETWORK")]
+    trusted_network: bool,
     /// Cache of compiled components.
     #[arg(long, env = "TODO_CACHE_DIR", default_value = "/tmp/todo-compiled")]
     cache_dir: PathBuf,
@@ -178,6 +181,7 @@ fn main() -> ExitCode {
                     cache_dir: a.cache_dir,
                     max_body_bytes: a.app.max_body_bytes,
                     hot_swap: !a.app.no_hot_swap,
+                    trusted_network: a.trusted_network,
                 })
                 .await
             }

@@ -1,5 +1,6 @@
-//! A broken manifest or a missing `.wasm` stops start-up with one clear
-//! message naming the problem: no panic, no backtrace.
+//! A broken manifest, a missing `.wasm` or an unsafe setting stops
+//! start-up with one clear message naming the problem: no panic, no
+//! backtrace.
 
 use todo_tests::{Scratch, run_host};
 
@@ -102,4 +103,41 @@ fn invalid_toml_is_reported_with_its_position() {
     assert_clean_failure(code, &out);
     assert!(out.contains("spin.toml"), "{out}");
     assert!(out.contains("line 2"), "{out}");
+}
+
+#[test]
+fn a_pod_without_an_app_token_refuses_to_start_unless_told_its_network_is_trusted() {
+    let s = Scratch::new();
+    let m = s.write("spin.toml", BASE);
+    let serve = |trusted: bool| {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_todo-host"));
+        cmd.args([
+            "serve",
+            "--component",
+            "svc",
+            "--listen",
+            "127.0.0.1:0",
+            "--manifest",
+        ])
+        .arg(&m)
+        .arg("--cache-dir")
+        .arg(s.path("cache"))
+        .env_remove("APP_API_TOKEN")
+        .env_remove("TODO_TRUSTED_NETWORK");
+        if trusted {
+            cmd.arg("--trusted-network");
+        }
+        let out = cmd.output().expect("running todo-host");
+        let text = String::from_utf8_lossy(&out.stderr).into_owned();
+        (out.status.code(), text)
+    };
+    let (code, out) = serve(false);
+    assert_clean_failure(code, &out);
+    assert!(out.contains("APP_API_TOKEN is not set"), "{out}");
+    assert!(out.contains("--trusted-network"), "{out}");
+    // Told so, it goes on to the next problem: the missing `.wasm`.
+    let (code, out) = serve(true);
+    assert_clean_failure(code, &out);
+    assert!(!out.contains("APP_API_TOKEN"), "{out}");
+    assert!(out.contains("missing.wasm"), "{out}");
 }

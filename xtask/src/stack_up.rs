@@ -270,13 +270,13 @@ pub fn down(root: &Path, dir: &Path) -> Result<()> {
 }
 
 fn alive(pid: u32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .ok()
-        .and_then(|stat| {
-            let after = &stat[stat.rfind(')')? + 1..];
-            after.split_whitespace().next().map(|s| s != "Z")
-        })
-        .unwrap_or(false)
+    let Ok(pid) = i32::try_from(pid) else {
+        return false;
+    };
+    // A zombie, killed but not yet reaped, is not alive.
+    procfs::process::Process::new(pid)
+        .and_then(|p| p.stat())
+        .is_ok_and(|stat| !matches!(stat.state(), Ok(procfs::process::ProcState::Zombie)))
 }
 
 /// The status of `GET <base><path>` (plain HTTP on loopback), if any.

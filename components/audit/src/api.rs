@@ -109,6 +109,27 @@ mod tests {
     }
 
     #[test]
+    fn an_overlong_or_empty_task_id_is_a_422_that_shows_no_storage_key() {
+        let (kv, _) = seeded();
+        for query in [
+            format!("task={}", "t".repeat(2000)),
+            "task=".to_owned(),
+            format!("subject={}", "s".repeat(129)),
+            "task=a%0Ab".to_owned(),
+        ] {
+            let resp = get(&kv, &format!("/api/audit?{query}"));
+            assert_eq!(resp.status, 422, "{query}");
+            let body = resp.json_body().unwrap();
+            let field = query.split('=').next().unwrap();
+            assert_eq!(body["error"]["field"], field, "{query}");
+            assert!(!body.to_string().contains("audit:"), "{query}: {body}");
+        }
+        // The longest id allowed is a query like any other.
+        let resp = get(&kv, &format!("/api/audit?task={}", "t".repeat(128)));
+        assert_eq!(resp.status, 200);
+    }
+
+    #[test]
     fn verify_reports_ok_then_the_tampered_seq() {
         let (kv, _) = seeded();
         assert_eq!(

@@ -26,6 +26,22 @@ pub struct Query {
     pub limit: usize,
 }
 
+/// The longest id a subject can have (ids are UUIDs: 36 characters).
+const MAX_SUBJECT: usize = 128;
+
+/// A task or subject id as a filter: 1-128 printable characters, so that
+/// it can name a record; anything else is a 422 naming the parameter.
+fn subject_id(name: &str, value: &str) -> Result<String, ApiError> {
+    let printable = value.chars().all(|c| c.is_ascii_graphic());
+    if value.is_empty() || value.len() > MAX_SUBJECT || !printable {
+        return Err(ApiError::validation(
+            name,
+            format!("{name} must be an id of 1-{MAX_SUBJECT} printable ASCII characters"),
+        ));
+    }
+    Ok(value.to_owned())
+}
+
 impl Query {
     /// Parses decoded query pairs. Unknown parameters are refused so a typo
     /// (`subjet=`) is not silently an unfiltered query.
@@ -39,8 +55,8 @@ impl Query {
         };
         for (name, value) in pairs {
             match name.as_str() {
-                "task" => query.task = Some(value.clone()),
-                "subject" => query.subject = Some(value.clone()),
+                "task" => query.task = Some(subject_id("task", value)?),
+                "subject" => query.subject = Some(subject_id("subject", value)?),
                 "type" => query.ty = Some(value.clone()),
                 "after" => {
                     query.after = value.parse().map_err(|_| {

@@ -236,10 +236,18 @@ impl ApiError {
     }
 
     pub fn into_response(self) -> Response {
+        // What went wrong inside is for the operator's log: a client never
+        // sees storage keys, backend addresses or messages of ours.
+        let message = if self.status == 500 {
+            eprintln!("internal error: {}", self.message);
+            "internal error; the server log has the details"
+        } else {
+            &self.message
+        };
         let body = ErrorEnvelope {
             error: ErrorBody {
                 code: self.code,
-                message: &self.message,
+                message,
                 field: self.field.as_deref(),
             },
         };
@@ -336,5 +344,14 @@ mod tests {
         assert_eq!(ApiError::payload_too_large(1).status, 413);
         assert_eq!(ApiError::internal("x").status, 500);
         assert_eq!(ApiError::unavailable("x").status, 503);
+    }
+
+    #[test]
+    fn an_internal_error_tells_the_client_nothing_of_the_inside() {
+        let resp = ApiError::internal("reading key audit:u1:task:t1: too long").into_response();
+        assert_eq!(resp.status, 500);
+        let body = resp.json_body().unwrap();
+        assert_eq!(body["error"]["code"], "internal");
+        assert!(!body.to_string().contains("audit:"), "{body}");
     }
 }

@@ -3,6 +3,7 @@
 //! calls into guest exports. It knows the manifest and the capabilities'
 //! backends, never a trigger or a mode.
 
+mod cached_artifact;
 pub mod calls;
 pub mod incoming_http;
 pub mod linker;

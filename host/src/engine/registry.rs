@@ -17,7 +17,9 @@ use wasmtime::component::{Component, InstancePre, Linker};
 use crate::app::{ComponentDef, Manifest};
 use crate::capabilities::bindings::exports::wasi::http::incoming_handler;
 use crate::capabilities::bindings::{event_handler, job_handler, websocket_handler};
+use crate::engine::cached_artifact;
 use crate::engine::store::HostState;
+use crate::ops::private_fs;
 
 /// Which exports the manifest's triggers need from a component.
 #[derive(Debug, Clone, Copy, Default)]
@@ -86,8 +88,9 @@ impl Registry {
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
         wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
         crate::engine::linker::add_to_linker(&mut linker)?;
-        std::fs::create_dir_all(&cache_dir)
-            .with_context(|| format!("creating {}", cache_dir.display()))?;
+        // Its files are loaded as native code: only this user may write it.
+        private_fs::ensure_dir(&cache_dir, private_fs::OthersWriting::Refuse)
+            .context("the cache of compiled components")?;
         Ok(Registry {
             engine,
             linker,
@@ -173,7 +176,7 @@ impl Registry {
     }
 
     /// Compiling is the slow part of start-up; the native artifact is kept
-    /// under the data dir, keyed by the `.wasm` hash and the engine's
+    /// in the cache dir, keyed by the `.wasm` hash and the engine's
     /// compatibility hash so an upgraded host never loads a stale artifact.
     fn compile_cached(&self, hash: &str, bytes: &[u8]) -> anyhow::Result<Component> {
         let mut h = std::collections::hash_map::DefaultHasher::new();
@@ -181,28 +184,28 @@ impl Registry {
         let path = self
             .cache_dir
             .join(format!("{hash}-{:016x}.cwasm", h.finish()));
-        if path.is_file() {
-            // SAFETY: the file is an artifact this host wrote itself
-            // (atomically, via rename) for this exact engine configuration.
-            #[allow(unsafe_code)]
-            match unsafe { Component::deserialize_file(&self.engine, &path) } {
-                Ok(c) => return Ok(c),
-                Err(e) => tracing::warn!("discarding cached {}: {e}", path.display()),
+        match cached_artifact::read(&path, hash) {
+            Ok(Some(artifact)) => {
+                // SAFETY: the artifact is one this host's user wrote into a
+                // directory only it can write (checked in `Registry::new`),
+                // for this engine configuration (the name), and its digest
+                // and the component's hash were just verified.
+                #[allow(unsafe_code)]
+                match unsafe { Component::deserialize(&self.engine, &artifact) } {
+                    Ok(c) => return Ok(c),
+                    Err(e) => tracing::warn!("discarding cached {}: {e}", path.display()),
+                }
             }
+            Ok(None) => {}
+            Err(e) => tracing::warn!("discarding cached {}: {e}", path.display()),
         }
         let component = Component::new(&self.engine, bytes)
             .map_err(anyhow::Error::from)
             .context("compiling")?;
-        if let Ok(artifact) = component.serialize() {
-            // A name of this write's own: hosts sharing a cache directory
-            // (or two components of one source) may compile the same
-            // component at once, and each renames a whole file into place.
-            static WRITES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-            let n = WRITES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            let tmp = path.with_extension(format!("{}-{n}.tmp", std::process::id()));
-            if std::fs::write(&tmp, artifact).is_ok() {
-                let _ = std::fs::rename(&tmp, &path);
-            }
+        if let Ok(artifact) = component.serialize()
+            && let Err(e) = cached_artifact::write(&path, hash, &artifact)
+        {
+            tracing::warn!("not caching {}: {e:#}", path.display());
         }
         Ok(component)
     }

@@ -39,9 +39,23 @@ pub struct ServeOptions {
     pub cache_dir: PathBuf,
     pub max_body_bytes: usize,
     pub hot_swap: bool,
+    /// The app port is reachable by the sidecar only (the operator says
+    /// so): no app API token is required.
+    pub trusted_network: bool,
 }
 
 pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
+    // Without the token, any request with `dapr-caller-app-id` passes for
+    // the sidecar: events, jobs and service invocations from anyone who
+    // reaches the port.
+    anyhow::ensure!(
+        opts.app_api_token.is_some() || opts.trusted_network,
+        "APP_API_TOKEN is not set: without it anyone who reaches the app port \
+         ({}) could deliver events, fire jobs and invoke services as the sidecar; \
+         set it (the token Dapr's `dapr.io/app-token-secret` sends), or pass \
+         --trusted-network (TODO_TRUSTED_NETWORK=1) when only the sidecar can reach the port",
+        opts.listen
+    );
     let manifest = Manifest::load(&opts.manifest)?.only(&opts.component)?;
     manifest.check_sources()?;
     let engine = crate::engine::sandbox::build_engine()?;

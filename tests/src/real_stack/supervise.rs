@@ -40,12 +40,10 @@ impl RealStack {
 /// Whether `pid` is a live process (a zombie, killed but not yet reaped,
 /// is not).
 fn process_runs(pid: u32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .ok()
-        .and_then(|stat| {
-            // `pid (comm) state ...`: the state follows the last ')'.
-            let after = &stat[stat.rfind(')')? + 1..];
-            after.split_whitespace().next().map(|s| s != "Z")
-        })
-        .unwrap_or(false)
+    let Ok(pid) = i32::try_from(pid) else {
+        return false;
+    };
+    procfs::process::Process::new(pid)
+        .and_then(|p| p.stat())
+        .is_ok_and(|stat| !matches!(stat.state(), Ok(procfs::process::ProcState::Zombie)))
 }

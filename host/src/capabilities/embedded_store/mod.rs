@@ -61,8 +61,10 @@ pub struct Db {
 
 impl Db {
     pub fn open(dir: &Path) -> anyhow::Result<Self> {
-        std::fs::create_dir_all(dir)?;
+        use crate::ops::private_fs::{OthersWriting, ensure_dir, ensure_file};
+        ensure_dir(dir, OthersWriting::Revoke)?;
         let path = dir.join("todo.redb");
+        ensure_file(&path)?;
         let db = Database::create(&path)
             .map_err(|e| anyhow::anyhow!("opening {}: {e}", path.display()))?;
         let txn = db.begin_write()?;

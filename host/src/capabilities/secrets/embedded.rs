@@ -48,11 +48,10 @@ pub fn ensure_generated(path: &std::path::Path) -> anyhow::Result<()> {
     let tmp = path.with_extension("json.tmp");
     {
         use std::io::Write as _;
-        let mut options = std::fs::OpenOptions::new();
-        options.write(true).create(true).truncate(true);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-        let mut file = options.open(&tmp)?;
+        // A leftover of an interrupted write goes; a new file (never
+        // through a symlink) takes its place.
+        let _ = std::fs::remove_file(&tmp);
+        let mut file = crate::ops::private_fs::create_new(&tmp)?;
         file.write_all(&serde_json::to_vec_pretty(&map)?)?;
         file.sync_all()?;
     }

@@ -30,6 +30,13 @@ const CLOSE_GRACE: Duration = Duration::from_secs(1);
 const CLOSE_RESYNC: u16 = 4008;
 /// Close code for a client that stopped answering pings.
 const CLOSE_UNRESPONSIVE: u16 = 1001;
+/// Close code for a message over [`MAX_MESSAGE`] (RFC 6455 7.4.1).
+const CLOSE_TOO_BIG: u16 = 1009;
+/// The largest message (and frame) a client may send. The protocol's
+/// client messages are small (a cursor, an acknowledgement): 64 KiB is
+/// plenty, and nothing bigger is read into memory or handed to a
+/// component.
+pub const MAX_MESSAGE: usize = 64 * 1024;
 
 pub async fn upgrade(
     State(front): State<Arc<Front>>,
@@ -60,6 +67,13 @@ pub async fn upgrade(
     let (conn, outgoing, close) = Conn::new(&component);
     let conn = Arc::new(conn);
     sockets.register(&id, &component, conn.clone());
+    let registration = Registration {
+        runtime: runtime.clone(),
+        sockets: sockets.clone(),
+        component: component.clone(),
+        id: id.clone(),
+        armed: true,
+    };
     let info = ConnectInfo {
         connection: id.clone(),
         path,
@@ -72,12 +86,12 @@ pub async fn upgrade(
     let expiry = match runtime.ws_connect(&component, info).await {
         Ok(Ok(expiry)) => expiry,
         Ok(Err(rejection)) => {
-            sockets.forget(&id);
+            registration.release();
             let status = StatusCode::from_u16(rejection.status).unwrap_or(StatusCode::FORBIDDEN);
             return error(status, "rejected", &rejection.reason, None);
         }
         Err(e) => {
-            sockets.forget(&id);
+            registration.release();
             tracing::error!(component = %component, "websocket connect failed: {e}");
             return error(
                 StatusCode::INTERNAL_SERVER_ERROR,
@@ -94,8 +108,71 @@ pub async fn upgrade(
         id,
         conn,
     };
-    ws.on_upgrade(move |socket| session.run(socket, outgoing, close, expiry))
+    ws.max_message_size(MAX_MESSAGE)
+        .max_frame_size(MAX_MESSAGE)
+        .on_failed_upgrade(|e| tracing::info!("websocket upgrade failed: {e}"))
+        // When the upgrade fails this closure is dropped uncalled, and
+        // with it the registration, which cleans up.
+        .on_upgrade(move |socket| {
+            registration.hand_over();
+            session.run(socket, outgoing, close, expiry)
+        })
         .into_response()
+}
+
+/// A connection from its registration until its session takes it over.
+/// Dropped before that (the client went away during `on-connect`, or the
+/// upgrade failed), it is forgotten and the component hears
+/// `on-disconnect`, so an aborted upgrade leaves nothing behind.
+struct Registration {
+    runtime: Arc<Runtime>,
+    sockets: Arc<super::Sockets>,
+    component: String,
+    id: String,
+    armed: bool,
+}
+
+impl Registration {
+    /// The session owns the connection from here on.
+    fn hand_over(mut self) {
+        self.armed = false;
+    }
+
+    /// The component refused or failed the connect: only the host's entry
+    /// is left to remove.
+    fn release(mut self) {
+        self.armed = false;
+        self.sockets.forget(&self.id);
+    }
+}
+
+impl Drop for Registration {
+    fn drop(&mut self) {
+        if !self.armed {
+            return;
+        }
+        self.sockets.forget(&self.id);
+        let Ok(handle) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let runtime = self.runtime.clone();
+        let component = std::mem::take(&mut self.component);
+        let id = std::mem::take(&mut self.id);
+        tracing::info!(component = %component, connection = %id, "websocket upgrade abandoned");
+        handle.spawn(async move {
+            if let Err(e) = runtime.ws_disconnect(&component, &id).await {
+                tracing::warn!(component = %component, connection = %id, "websocket disconnect failed: {e}");
+            }
+        });
+    }
+}
+
+/// Whether a read failed because the client's message or frame was over
+/// [`MAX_MESSAGE`].
+fn too_big(e: &axum::Error) -> bool {
+    std::error::Error::source(e)
+        .and_then(|inner| inner.downcast_ref::<tungstenite::Error>())
+        .is_some_and(|inner| matches!(inner, tungstenite::Error::Capacity(_)))
 }
 
 struct Session {
@@ -139,7 +216,17 @@ impl Session {
                     break;
                 }
                 msg = stream.next() => {
-                    let Some(Ok(msg)) = msg else { break };
+                    let msg = match msg {
+                        Some(Ok(msg)) => msg,
+                        Some(Err(e)) if too_big(&e) => {
+                            tracing::info!(component = %self.component, connection = %self.id, "websocket message over {MAX_MESSAGE} bytes; closing");
+                            self.conn.close(CLOSE_TOO_BIG, format!("messages are limited to {MAX_MESSAGE} bytes"));
+                            // The close frame goes out; nothing more is read.
+                            let _ = tokio::time::timeout(CLOSE_GRACE * 2, &mut writer).await;
+                            break;
+                        }
+                        _ => break,
+                    };
                     self.conn.last_inbound_ms.store(now_ms(), Ordering::Relaxed);
                     let text = match msg {
                         Message::Text(t) => t.to_string(),

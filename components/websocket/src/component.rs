@@ -133,6 +133,7 @@ impl websocket_handler::Guest for Component {
     fn on_alive(connections: Vec<String>) {
         let _ = session::on_alive(
             &todo_sdk::state::WitState,
+            &WitPush,
             &Config::from_env(),
             &connections,
             now_ms(),

@@ -7,7 +7,10 @@
 //!   `GET /api/realtime/connections` lists.
 //!
 //! Both are refreshed every keep-alive interval (`on-alive`); entries not
-//! refreshed within the TTL are ignored and pruned.
+//! refreshed within the TTL are ignored and pruned. The record outlives
+//! its index entry ([`RECORD_TTL_FACTOR`] times the TTL): a host stalled
+//! past the TTL still finds whose its connections are, and a dead host's
+//! records still expire.
 
 use serde::{Deserialize, Serialize};
 use todo_domain::kv::retry_on_conflict;
@@ -42,6 +45,13 @@ fn conn_key(id: &str) -> String {
 
 fn index_key(user: &str) -> String {
     format!("conns:{user}")
+}
+
+/// How many TTLs a connection's record lives without a refresh.
+pub const RECORD_TTL_FACTOR: u64 = 10;
+
+fn record_ttl(ttl_ms: u64) -> SetOptions {
+    ttl(ttl_ms.saturating_mul(RECORD_TTL_FACTOR))
 }
 
 fn ttl(ttl_ms: u64) -> SetOptions {
@@ -92,7 +102,7 @@ pub fn open(
     ttl_ms: u64,
 ) -> Result<(), KvError> {
     let bytes = serde_json::to_vec(conn).expect("connections serialize");
-    kv.set(&conn_key(id), &bytes, ttl(ttl_ms))?;
+    kv.set(&conn_key(id), &bytes, record_ttl(ttl_ms))?;
     edit(kv, &conn.user, now, ttl_ms, |entries| {
         entries.retain(|e| e.id != id);
         entries.push(Entry {
@@ -137,22 +147,33 @@ pub fn live(kv: &impl KeyValue, user: &str, now: u64, ttl_ms: u64) -> Result<Vec
 }
 
 /// Marks `ids` (connections this host holds that answered its pings) as
-/// heard from now, and extends their records.
-pub fn refresh(kv: &impl KeyValue, ids: &[String], now: u64, ttl_ms: u64) -> Result<(), KvError> {
+/// heard from now, and extends their records. Returns the connections
+/// that must resume: those whose record is gone, and those that had been
+/// taken as gone (not heard from within the TTL, so events may have been
+/// pushed past them). Only a resume from their cursor, which replays from
+/// the feed, gives them what they missed.
+pub fn refresh(
+    kv: &impl KeyValue,
+    ids: &[String],
+    now: u64,
+    ttl_ms: u64,
+) -> Result<Vec<String>, KvError> {
     let keys: Vec<String> = ids.iter().map(|id| conn_key(id)).collect();
     let mut by_user: std::collections::BTreeMap<String, Vec<(String, Connection)>> =
         Default::default();
     let mut ops = Vec::new();
+    let mut lapsed = Vec::new();
     for (id, value) in ids.iter().zip(kv.get_bulk(&keys)?) {
-        // A record gone (expired while this host was stalled) is written
-        // again: the connection is alive.
-        let Some((bytes, _)) = value else { continue };
+        let Some((bytes, _)) = value else {
+            lapsed.push(id.clone());
+            continue;
+        };
         let conn: Connection =
             serde_json::from_slice(&bytes).map_err(|e| KvError::Invalid(format!("conn: {e}")))?;
         ops.push(Op::Set {
             key: conn_key(id),
             value: bytes,
-            options: ttl(ttl_ms),
+            options: record_ttl(ttl_ms),
         });
         by_user
             .entry(conn.user.clone())
@@ -163,19 +184,26 @@ pub fn refresh(kv: &impl KeyValue, ids: &[String], now: u64, ttl_ms: u64) -> Res
         kv.transact(ops, Vec::new())?;
     }
     for (user, conns) in by_user {
+        let mut missing = Vec::new();
         edit(kv, &user, now, ttl_ms, |entries| {
+            // A retry under conflict runs this again: count afresh.
+            missing.clear();
             for (id, conn) in &conns {
                 match entries.iter_mut().find(|e| &e.id == id) {
                     Some(e) => e.seen_ms = now,
-                    None => entries.push(Entry {
-                        id: id.clone(),
-                        device: conn.device.clone(),
-                        opened_ms: conn.opened_ms,
-                        seen_ms: now,
-                    }),
+                    None => {
+                        missing.push(id.clone());
+                        entries.push(Entry {
+                            id: id.clone(),
+                            device: conn.device.clone(),
+                            opened_ms: conn.opened_ms,
+                            seen_ms: now,
+                        });
+                    }
                 }
             }
         })?;
+        lapsed.append(&mut missing);
     }
-    Ok(())
+    Ok(lapsed)
 }

@@ -9,7 +9,8 @@ use serde_json::{Value, json};
 
 /// Close code: the access token behind the connection expired.
 pub const CLOSE_TOKEN_EXPIRED: u16 = 4001;
-/// Close code: the client fell too far behind; it resumes on reconnect.
+/// Close code: the stream cannot be kept (the client fell too far behind,
+/// or it lapsed while its host stalled); it resumes on reconnect.
 pub const CLOSE_TOO_SLOW: u16 = 4008;
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]

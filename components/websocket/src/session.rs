@@ -248,13 +248,21 @@ pub fn on_start(
     Ok(())
 }
 
+/// Keeps the records of the connections the host says are alive. One
+/// that had lapsed meanwhile (the host stalled past the TTL) may have
+/// missed events: it is closed with 4008, and its resume replays them.
 pub fn on_alive(
     kv: &impl KeyValue,
+    push: &impl Push,
     config: &Config,
     connections: &[String],
     now: u64,
 ) -> Result<(), KvError> {
-    connections::refresh(kv, connections, now, config.connection_ttl_ms())
+    for id in connections::refresh(kv, connections, now, config.connection_ttl_ms())? {
+        // Gone meanwhile: nothing to close.
+        let _ = push.close(&id, frames::CLOSE_TOO_SLOW, "stream interrupted; resume");
+    }
+    Ok(())
 }
 
 pub fn on_disconnect(

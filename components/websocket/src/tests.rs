@@ -279,11 +279,42 @@ fn connections_expire_unless_kept_alive_and_leave_on_disconnect() {
             .len()
     };
     assert_eq!(live(*NOW), 2);
-    session::on_alive(&w.kv, &w.config, &["a".to_owned()], *NOW + ttl / 2).unwrap();
+    session::on_alive(&w.kv, &w.push, &w.config, &["a".to_owned()], *NOW + ttl / 2).unwrap();
     // `b` was not heard from: gone after the TTL, `a` is kept.
     assert_eq!(live(*NOW + ttl + 1), 1);
     session::on_disconnect(&w.kv, &w.config, "a", *NOW + ttl + 1).unwrap();
     assert_eq!(live(*NOW + ttl + 1), 0);
+}
+
+#[test]
+fn a_connection_that_lapsed_while_its_host_stalled_is_told_to_resume() {
+    use todo_domain::KeyValue as _;
+    let w = World::new();
+    let ttl = w.config.connection_ttl_ms();
+    for id in ["kept", "stalled", "lost"] {
+        w.connect(id, "alice", "").unwrap();
+    }
+    let ids = |list: &[&str]| list.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    // Heard from in time: nothing to say.
+    session::on_alive(&w.kv, &w.push, &w.config, &ids(&["kept"]), *NOW + ttl / 2).unwrap();
+    assert_eq!(w.push.of("kept").closed, None);
+    // `stalled`'s host said nothing for longer than the TTL: events went
+    // past it meanwhile. `lost` also lost its record.
+    w.kv.delete("conn:lost", None).unwrap();
+    let late = *NOW + ttl + 1;
+    session::on_alive(
+        &w.kv,
+        &w.push,
+        &w.config,
+        &ids(&["kept", "stalled", "lost"]),
+        late,
+    )
+    .unwrap();
+    assert_eq!(w.push.of("kept").closed, None);
+    for id in ["stalled", "lost"] {
+        let closed = w.push.of(id).closed.expect("told to resume");
+        assert_eq!(closed.0, crate::frames::CLOSE_TOO_SLOW, "{id}");
+    }
 }
 
 #[test]

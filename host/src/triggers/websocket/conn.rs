@@ -11,7 +11,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
-use std::sync::atomic::AtomicU64;
+use std::sync::atomic::{AtomicBool, AtomicU64};
 use std::time::{Duration, Instant};
 
 use tokio::sync::{mpsc, watch};
@@ -73,6 +73,10 @@ pub struct Conn {
     close: watch::Sender<Option<(u16, String)>>,
     /// Unix ms of the last frame received (any kind, pongs included).
     pub last_inbound_ms: AtomicU64,
+    /// Whether the component's `on-connect` accepted the connection: only
+    /// then is it reported alive (before, the component has no record of
+    /// it and would take it for one it lost).
+    pub accepted: AtomicBool,
 }
 
 fn slow() -> CapError {
@@ -96,6 +100,7 @@ impl Conn {
             }),
             close,
             last_inbound_ms: AtomicU64::new(crate::engine::now_ms()),
+            accepted: AtomicBool::new(false),
         };
         (conn, rx, close_rx)
     }

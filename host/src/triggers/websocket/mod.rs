@@ -72,8 +72,8 @@ impl Sockets {
             .ok_or(CapError::NotFound)
     }
 
-    /// Open connections per component that were heard from within
-    /// `within_ms`.
+    /// Open connections per component, accepted by it and heard from
+    /// within `within_ms`.
     fn alive(&self, within_ms: u64) -> HashMap<String, Vec<String>> {
         let now = crate::engine::now_ms();
         let mut by_component: HashMap<String, Vec<String>> = HashMap::new();
@@ -82,7 +82,8 @@ impl Sockets {
                 .conn
                 .last_inbound_ms
                 .load(std::sync::atomic::Ordering::Relaxed);
-            if now.saturating_sub(last) <= within_ms {
+            let accepted = e.conn.accepted.load(std::sync::atomic::Ordering::Acquire);
+            if accepted && now.saturating_sub(last) <= within_ms {
                 by_component
                     .entry(e.component.clone())
                     .or_default()

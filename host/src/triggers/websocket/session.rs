@@ -84,7 +84,10 @@ pub async fn upgrade(
             .collect(),
     };
     let expiry = match runtime.ws_connect(&component, info).await {
-        Ok(Ok(expiry)) => expiry,
+        Ok(Ok(expiry)) => {
+            conn.accepted.store(true, Ordering::Release);
+            expiry
+        }
         Ok(Err(rejection)) => {
             registration.release();
             let status = StatusCode::from_u16(rejection.status).unwrap_or(StatusCode::FORBIDDEN);

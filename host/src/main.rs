@@ -3,10 +3,12 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use todo_host::modes::serve::{ServeOptions, serve};
 use todo_host::modes::up::{UpOptions, up};
+use todo_host::ops::listener::ConnLimits;
 
 #[derive(Parser)]
 #[command(
@@ -53,6 +55,30 @@ struct AppArgs {
     /// Do not watch `.wasm` files for hot swap.
     #[arg(long)]
     no_hot_swap: bool,
+    /// Milliseconds a client has to send a request's head (from its first
+    /// byte, or from the end of the previous response).
+    #[arg(long, env = "TODO_HEADER_TIMEOUT_MS", default_value_t = 5_000)]
+    header_timeout_ms: u64,
+    /// Milliseconds a keep-alive connection may sit with no request.
+    #[arg(long, env = "TODO_IDLE_TIMEOUT_MS", default_value_t = 60_000)]
+    idle_timeout_ms: u64,
+    /// Open HTTP connections at most; past it the one idle longest is
+    /// closed [default: 3/4 of the open-file limit].
+    #[arg(long, env = "TODO_MAX_CONNECTIONS")]
+    max_connections: Option<usize>,
+}
+
+impl AppArgs {
+    fn connections(&self) -> ConnLimits {
+        ConnLimits {
+            header_timeout: Duration::from_millis(self.header_timeout_ms.max(1)),
+            idle_timeout: Duration::from_millis(self.idle_timeout_ms.max(1)),
+            max_connections: self
+                .max_connections
+                .unwrap_or_else(ConnLimits::default_max_connections)
+                .max(1),
+        }
+    }
 }
 
 #[derive(Args)]
@@ -157,6 +183,7 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Up(a) => {
                 up(UpOptions {
+                    connections: a.app.connections(),
                     manifest: a.app.manifest,
                     listen: a.listen,
                     data_dir: a.data.data_dir,
@@ -172,6 +199,7 @@ fn main() -> ExitCode {
             }
             Command::Serve(a) => {
                 serve(ServeOptions {
+                    connections: a.app.connections(),
                     manifest: a.app.manifest,
                     component: a.component,
                     listen: a.listen,

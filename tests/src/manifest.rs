@@ -15,10 +15,15 @@ impl AppManifest {
         }
     }
 
-    pub fn http(mut self, route: &str, component: &str) -> Self {
+    pub fn http(self, route: &str, component: &str) -> Self {
+        self.http_with(route, component, "")
+    }
+
+    /// An HTTP route; `settings` are extra TOML lines (`max_concurrent = 1`).
+    pub fn http_with(mut self, route: &str, component: &str, settings: &str) -> Self {
         let _ = write!(
             self.text,
-            "\n[[trigger.http]]\nroute = \"{route}\"\ncomponent = \"{component}\"\n"
+            "\n[[trigger.http]]\nroute = \"{route}\"\ncomponent = \"{component}\"\n{settings}\n"
         );
         self
     }

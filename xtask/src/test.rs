@@ -4,8 +4,9 @@
 //! background lanes (see prefetch.rs) install Debian's packages, the web
 //! app's and Python's packages, Kafka's jars, and build the Go tools, Dapr
 //! first (the tests need it; the chart check, after them, the others).
-//! The image's static host compiles at the lowest priority while the tests
-//! run, and the image and chart steps come after the tests. Every step is
+//! The image's static host compiles at the lowest priority from as soon as
+//! musl's compiler is installed, and the image and chart steps come after
+//! the tests. Every step is
 //! timed and the table printed at the end, failed or not.
 //!
 //! `TODO_WEB=0`, `TODO_IMAGE=0`, `TODO_CHART=0` and `TODO_REAL_STACK=0`
@@ -58,7 +59,7 @@ fn tiers(root: &Path, selection: &[String], steps: &mut Steps) -> Result<()> {
         );
     }
     let target = crate::target_dir()?;
-    let prefetch = Prefetch::start(&target.join("test-setup"), lanes(root, &tiers))?;
+    let prefetch = Prefetch::start(&target.join("test-setup"), lanes(root, &target, &tiers))?;
     let result = run_steps(root, selection, &tiers, &prefetch, steps);
     prefetch.record(steps);
     result
@@ -78,35 +79,22 @@ fn run_steps(
     let binaries = steps.run("test binaries and todo-host (build)", || {
         test_binaries::build(root, selection)
     })?;
-    let target = crate::target_dir()?;
-    // The image's static host is the last heavy build: it compiles at the
-    // lowest priority while the tests run (they mostly wait), and the
-    // image step after them finds it built.
-    let late = if tiers.image {
-        waited(steps, prefetch, &["debian packages"]);
-        Some(Prefetch::start(
-            &target.join("test-setup"),
-            vec![vec![static_host_job(root, &target)]],
-        )?)
-    } else {
-        None
-    };
-    let ran = tests(root, selection, tiers, prefetch, &binaries, steps);
-    if let Some(late) = &late {
-        late.record(steps);
-    }
-    let counts = ran?;
+    let counts = tests(root, selection, tiers, prefetch, &binaries, steps)?;
     println!(
         "tests: {} passed, {} failed, {} skipped",
         counts.passed, counts.failed, counts.ignored
     );
-    if let Some(late) = &late {
-        waited(steps, late, &["static host (musl, niced)"]);
-        waited(steps, prefetch, &["crane", "hadolint"]);
+    if tiers.image {
+        waited(
+            steps,
+            prefetch,
+            &["static host (musl, niced)", "crane", "hadolint"],
+        );
         steps.run("image (static host, layer, checks)", || crate::image(root))?;
     } else {
         steps.skip("image", "TODO_IMAGE=0");
     }
+    let target = crate::target_dir()?;
     if tiers.chart {
         waited(
             steps,
@@ -269,7 +257,7 @@ fn waited(steps: &mut Steps, prefetch: &Prefetch, jobs: &[&str]) {
 /// The background lanes: each runs its jobs in order, the lanes side by
 /// side. Go builds run at a lower priority, so the Rust builds in front
 /// (what the next steps wait for) keep the cores first.
-fn lanes(root: &Path, tiers: &Tiers) -> Vec<Vec<Job>> {
+fn lanes(root: &Path, target: &Path, tiers: &Tiers) -> Vec<Vec<Job>> {
     let scripts = root.join("xtask/stack");
     let script = |name: &'static str, file: &str, args: &[&str]| {
         let mut cmd = Command::new("bash");
@@ -308,6 +296,13 @@ fn lanes(root: &Path, tiers: &Tiers) -> Vec<Vec<Job>> {
     }
     if tiers.real {
         system.push(script("kafka jars", "kafka.sh", &["fetch"]));
+    }
+    // The image's static host is the last heavy build: it needs musl-gcc
+    // (a Debian package, above) and compiles at the lowest priority from
+    // then on, so it fills whatever the builds and tests in front leave
+    // idle, and the image step after the tests finds it built.
+    if tiers.image {
+        system.push(static_host_job(root, target));
     }
 
     let mut registries = Vec::new();

@@ -9,7 +9,6 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, ensure};
 use serde_json::{Value, json};
 use todo_host::modes::up::InProcess;
-use todo_host::ops::shutdown::without_nagle;
 use todo_host::triggers::http::{Front, router};
 
 use crate::percentile;
@@ -38,14 +37,27 @@ pub async fn list_one_page(tasks: usize, samples: usize) -> Result<()> {
     .context("assembling the app (run `cargo xtask bench`, which builds the components)")?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let base = format!("http://{}", listener.local_addr()?);
-    let front = Arc::new(Front {
-        runtime: app.runtime.clone(),
-        ready: true.into(),
-        max_body_bytes: 1 << 20,
-        invocation: None,
-        sockets: app.sockets.clone(),
-    });
-    tokio::spawn(async move { axum::serve(without_nagle(listener), router(front)).await });
+    let front = Arc::new(Front::new(
+        app.runtime.clone(),
+        1 << 20,
+        None,
+        app.sockets.clone(),
+    ));
+    front
+        .ready
+        .store(true, std::sync::atomic::Ordering::Release);
+    let limits = todo_host::ops::listener::ConnLimits {
+        header_timeout: std::time::Duration::from_secs(5),
+        idle_timeout: std::time::Duration::from_secs(60),
+        max_connections: 10_000,
+    };
+    let (_running, stopping) = tokio::sync::watch::channel(false);
+    tokio::spawn(todo_host::ops::listener::serve(
+        listener,
+        router(front),
+        limits,
+        stopping,
+    ));
     let http = reqwest::Client::new();
 
     let big = sign_up(&http, &base, "big").await?;

@@ -83,6 +83,16 @@ pub struct HttpTrigger {
     /// Exact path, or a prefix ending in `/...`.
     pub route: String,
     pub component: String,
+    /// At most this many requests on this route run at once; the others
+    /// wait their turn. For routes whose calls are CPU-bound by design (a
+    /// password hash), so that a flood of them leaves the cores to
+    /// everyone else.
+    #[serde(default)]
+    pub max_concurrent: Option<u32>,
+    /// With `max_concurrent`: how many requests may wait for a turn
+    /// (default 8 per turn); beyond that the host answers 503 at once.
+    #[serde(default)]
+    pub max_queued: Option<u32>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -278,6 +288,21 @@ impl Manifest {
             check_route(&t.route)?;
             if !routes.insert(t.route.clone()) {
                 return Err(format!("http route `{}` is declared twice", t.route));
+            }
+            match (t.max_concurrent, t.max_queued) {
+                (Some(0), _) => {
+                    return Err(format!(
+                        "http route `{}`: max_concurrent must be >= 1",
+                        t.route
+                    ));
+                }
+                (None, Some(_)) => {
+                    return Err(format!(
+                        "http route `{}`: max_queued needs max_concurrent",
+                        t.route
+                    ));
+                }
+                _ => {}
             }
         }
         for t in &self.websockets {

@@ -1,13 +1,18 @@
 //! Which component a request path belongs to, as Spin routes: an exact
 //! route wins, else the longest `/prefix/...` wildcard.
 
-use crate::Manifest;
+use crate::{HttpTrigger, Manifest};
 
 impl Manifest {
     /// The component a request path belongs to: an exact route, else the
     /// longest `/prefix/...` wildcard (`/...` matches every path).
     pub fn route(&self, path: &str) -> Option<&str> {
-        let mut best: Option<(&str, usize)> = None;
+        self.http_trigger(path).map(|t| t.component.as_str())
+    }
+
+    /// The `[[trigger.http]]` a request path belongs to, as [`Manifest::route`].
+    pub fn http_trigger(&self, path: &str) -> Option<&HttpTrigger> {
+        let mut best: Option<(&HttpTrigger, usize)> = None;
         for t in &self.http {
             let matched = match t.route.strip_suffix("/...") {
                 Some(prefix) => {
@@ -21,10 +26,10 @@ impl Manifest {
             if let Some(len) = matched
                 && best.is_none_or(|(_, l)| len > l)
             {
-                best = Some((t.component.as_str(), len));
+                best = Some((t, len));
             }
         }
-        best.map(|(c, _)| c)
+        best.map(|(t, _)| t)
     }
 
     /// The component serving a path on its pod: a WebSocket route (exact),

@@ -1,8 +1,12 @@
 //! One request through a component's `wasi:http/incoming-handler`: the
 //! HTTP trigger's requests and in-process service invocation alike.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use bytes::Bytes;
 use http::HeaderValue;
+use http_body_util::BodyExt as _;
 use http_body_util::Full;
 use tokio::sync::oneshot;
 use wasmtime_wasi_http::WasiHttpView;
@@ -11,18 +15,24 @@ use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
 
 use super::Runtime;
 use super::calls::CallError;
+use super::streamed::{AbortReport, Streamed};
+use crate::ops::listener::AbortConnection;
 
-/// Runs one request through a component's `wasi:http/incoming-handler`.
+/// Runs one request through a component's `wasi:http/incoming-handler`;
+/// `held` (its route's fair share) is kept until the guest has finished,
+/// body included.
 pub async fn call_http(
     runtime: &Runtime,
     component: &str,
     mut req: http::Request<Full<Bytes>>,
+    held: impl Send + 'static,
 ) -> Result<http::Response<HyperOutgoingBody>, CallError> {
     let slot = runtime.slot(component)?;
     if req.uri().authority().is_none() && !req.headers().contains_key(http::header::HOST) {
         req.headers_mut()
             .insert(http::header::HOST, HeaderValue::from_static("localhost"));
     }
+    let req_abort = req.extensions().get::<AbortConnection>().cloned();
     let (loaded, mut store, instance) = runtime.instantiate(&slot).await?;
     let indices = loaded.http.as_ref().ok_or(CallError::NoExport(
         slot.def.id.clone(),
@@ -45,16 +55,55 @@ pub async fn call_http(
         .new_response_outparam(sender)
         .map_err(trap)?;
     // The guest runs in its own task so it may keep streaming the body after
-    // it has sent the response head.
+    // it has sent the response head. Its deadline covers the whole call,
+    // writing included: a client that stops reading blocks the guest in a
+    // host call, where the epoch cannot stop it.
+    let limit = slot.def.limits.timeout;
+    let abort = req_abort;
+    let report = AbortReport::new(&slot.def.id);
+    let head_sent = Arc::new(AtomicBool::new(false));
+    let (outcome_tx, outcome_rx) = oneshot::channel();
     let task_slot = slot.clone();
-    let task = tokio::spawn(async move {
-        guest
-            .call_handle(&mut store, incoming, out)
-            .await
-            .map_err(|e| CallError::from_trap(&task_slot, e))
+    let task = tokio::spawn({
+        let (report, head_sent) = (report.clone(), head_sent.clone());
+        async move {
+            let _held = held;
+            let call = guest.call_handle(&mut store, incoming, out);
+            let outcome = match tokio::time::timeout(limit, call).await {
+                Ok(done) => done.map_err(|e| CallError::from_trap(&task_slot, e)),
+                Err(_) => Err(CallError::Deadline {
+                    component: task_slot.def.id.clone(),
+                    limit_ms: limit.as_millis(),
+                }),
+            };
+            drop(store);
+            let reason = match &outcome {
+                Ok(()) => None,
+                Err(CallError::Deadline { .. }) => Some("deadline"),
+                Err(_) => Some("failed"),
+            };
+            if let (Some(reason), Err(e)) = (reason, &outcome)
+                && head_sent.load(Ordering::Acquire)
+            {
+                report.report(reason, &e.to_string());
+                // Whatever hyper still holds for a client that does not
+                // read would never leave: close its connection now.
+                if let Some(abort) = &abort {
+                    abort.abort();
+                }
+            }
+            let _ = outcome_tx.send(match (&outcome, reason) {
+                (Err(e), Some(reason)) => Err((reason, e.to_string())),
+                _ => Ok(()),
+            });
+            outcome
+        }
     });
     match receiver.await {
-        Ok(Ok(resp)) => Ok(resp),
+        Ok(Ok(resp)) => {
+            head_sent.store(true, Ordering::Release);
+            Ok(resp.map(|body| Streamed::new(body, outcome_rx, report).boxed_unsync()))
+        }
         Ok(Err(code)) => Err(CallError::Trap {
             component: slot.def.id.clone(),
             message: format!("the component answered with an HTTP error: {code:?}"),
@@ -89,7 +138,7 @@ impl crate::capabilities::invoke::embedded::LocalApps for Runtime {
     > {
         use crate::capabilities::CapError;
         use http_body_util::BodyExt as _;
-        let resp = call_http(self, app_id, request)
+        let resp = call_http(self, app_id, request, ())
             .await
             .map_err(|e| match e {
                 CallError::NoComponent(_) | CallError::NoExport(..) => CapError::NotFound,

@@ -10,6 +10,7 @@ pub mod linker;
 pub mod registry;
 pub mod sandbox;
 pub mod store;
+pub mod streamed;
 
 use std::sync::Arc;
 

@@ -7,14 +7,30 @@ use std::time::Duration;
 
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
-/// One epoch tick; deadlines are whole ticks.
-pub const EPOCH_TICK: Duration = Duration::from_millis(10);
+/// One epoch tick: the longest a guest runs before it gives its worker
+/// back to the async runtime (and the granularity of its deadline). Guests
+/// run on the same tokio workers as the listener, `/healthz` and every
+/// other request: a CPU-bound guest (a password hash) that never yielded
+/// would hold a worker for its whole call.
+pub const EPOCH_TICK: Duration = Duration::from_millis(1);
 
 pub use crate::app::Limits;
 
-/// The epoch deadline of one call under `limits`, in whole ticks.
-pub fn deadline_ticks(limits: &Limits) -> u64 {
-    (limits.timeout.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64
+/// Arms `store` for one call under `limits`: at every epoch tick while
+/// the guest runs it yields to the executor (after the runtime has polled
+/// for I/O, so a waiting `/healthz` gets its turn), and once the call's
+/// wall-clock deadline has passed it traps with an interrupt.
+pub fn arm_deadline<T: 'static>(store: &mut wasmtime::Store<T>, limits: &Limits) {
+    let started = std::time::Instant::now();
+    let timeout = limits.timeout;
+    store.set_epoch_deadline(1);
+    store.epoch_deadline_callback(move |_| {
+        Ok(if started.elapsed() >= timeout {
+            wasmtime::UpdateDeadline::Interrupt
+        } else {
+            wasmtime::UpdateDeadline::YieldCustom(1, Box::pin(tokio::task::yield_now()))
+        })
+    });
 }
 
 /// Largest linear memory any instance may reserve; per-store limits are

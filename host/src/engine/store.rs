@@ -67,8 +67,7 @@ impl HostState {
         };
         let mut store = Store::new(engine, state);
         store.limiter(|s| &mut s.limits);
-        store.set_epoch_deadline(crate::engine::sandbox::deadline_ticks(limits));
-        store.epoch_deadline_trap();
+        crate::engine::sandbox::arm_deadline(&mut store, limits);
         Ok(store)
     }
 }

@@ -38,6 +38,8 @@ pub struct ServeOptions {
     /// Where compiled components are cached (pods: an emptyDir).
     pub cache_dir: PathBuf,
     pub max_body_bytes: usize,
+    /// The front door's connection deadlines and cap.
+    pub connections: crate::ops::listener::ConnLimits,
     pub hot_swap: bool,
     /// The app port is reachable by the sidecar only (the operator says
     /// so): no app API token is required.
@@ -104,16 +106,15 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
         backends,
         started_at: now_ms(),
     });
-    let front = Arc::new(Front {
-        runtime: runtime.clone(),
-        ready: false.into(),
-        max_body_bytes: opts.max_body_bytes,
-        invocation: Some(Invocation {
+    let front = Arc::new(Front::new(
+        runtime.clone(),
+        opts.max_body_bytes,
+        Some(Invocation {
             component: opts.component.clone(),
             app_token: opts.app_api_token.clone(),
         }),
-        sockets: sockets.clone(),
-    });
+        sockets.clone(),
+    ));
     tokio::spawn(crate::triggers::websocket::report_alive(
         runtime.clone(),
         sockets,
@@ -162,5 +163,5 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
     });
     tracing::info!(component = %opts.component, dapr_http_port = opts.dapr_http_port, "pod mode");
     println!("todo-host listening on http://{addr}");
-    crate::ops::shutdown::serve_until_stopped(listener, app).await
+    crate::ops::shutdown::serve_until_stopped(listener, app, opts.connections).await
 }

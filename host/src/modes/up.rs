@@ -34,6 +34,8 @@ pub struct UpOptions {
     /// Compiled components; `<data_dir>/compiled` unless given.
     pub cache_dir: Option<PathBuf>,
     pub max_body_bytes: usize,
+    /// The front door's connection deadlines and cap.
+    pub connections: crate::ops::listener::ConnLimits,
     pub secrets_file: Option<PathBuf>,
     pub hot_swap: bool,
 }
@@ -128,13 +130,12 @@ pub async fn up(opts: UpOptions) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("binding {}", opts.listen))?;
     let addr = listener.local_addr()?;
-    let front = Arc::new(Front {
-        runtime: app.runtime.clone(),
-        ready: false.into(),
-        max_body_bytes: opts.max_body_bytes,
-        invocation: None,
-        sockets: app.sockets.clone(),
-    });
+    let front = Arc::new(Front::new(
+        app.runtime.clone(),
+        opts.max_body_bytes,
+        None,
+        app.sockets.clone(),
+    ));
     app.start_background();
     tokio::spawn(crate::triggers::websocket::report_alive(
         app.runtime.clone(),
@@ -147,5 +148,5 @@ pub async fn up(opts: UpOptions) -> anyhow::Result<()> {
     tracing::info!(data_dir = %opts.data_dir.display(), "in-process mode ready");
     // Tests and scripts read this line to learn the port when given `:0`.
     println!("todo-host listening on http://{addr}");
-    crate::ops::shutdown::serve_until_stopped(listener, router(front)).await
+    crate::ops::shutdown::serve_until_stopped(listener, router(front), opts.connections).await
 }

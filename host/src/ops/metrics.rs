@@ -23,6 +23,18 @@ pub struct Metrics {
     /// WebSocket connections closed by the server, by close code (4008: a
     /// client too far behind; 4001: credentials expired; 1001: no pongs).
     pub ws_closed: IntCounterVec,
+    /// Requests answered by the host without reaching a component, by
+    /// route and reason (`busy`: every place on a `max_concurrent` route
+    /// was taken).
+    pub requests_refused: IntCounterVec,
+    /// Connections the front door closed, by reason (`idle`,
+    /// `connection_cap`, `out_of_files`: the oldest idle one shed to let a
+    /// new one in; `refused_at_cap`: every connection was busy).
+    pub connections_closed: IntCounterVec,
+    /// Responses cut off after their head was sent (the component's call
+    /// failed or ran past its deadline, e.g. writing to a client that
+    /// stopped reading), by component and reason.
+    pub responses_aborted: IntCounterVec,
 }
 
 const LATENCY_BUCKETS: &[f64] = &[
@@ -77,6 +89,21 @@ pub static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
             "ws_closed_total",
             "WebSocket connections closed by the server",
             &["component", "code"],
+        ),
+        requests_refused: counter(
+            "requests_refused_total",
+            "Requests the host refused before reaching a component",
+            &["route", "reason"],
+        ),
+        connections_closed: counter(
+            "connections_closed_total",
+            "Connections the front door closed",
+            &["reason"],
+        ),
+        responses_aborted: counter(
+            "responses_aborted_total",
+            "Responses cut off after their head was sent",
+            &["component", "reason"],
         ),
         registry,
     }

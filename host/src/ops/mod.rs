@@ -1,7 +1,9 @@
 //! What operators see and rely on: metrics, correlation ids and access
-//! lines, a graceful stop, and on-disk files only the host's user reads.
+//! lines, the front door's connection limits, a graceful stop, and on-disk
+//! files only the host's user reads.
 
 pub mod correlation;
+pub mod listener;
 pub mod metrics;
 pub mod private_fs;
 pub mod shutdown;

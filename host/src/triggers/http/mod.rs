@@ -15,8 +15,10 @@ use serde_json::json;
 use tracing::Instrument as _;
 
 mod invocation;
+mod turns;
 
 pub use invocation::{CALLER_APP_HEADER, Invocation, SidecarAuth, token_ok};
+pub use turns::{Turn, Turns};
 
 use crate::engine::Runtime;
 use crate::triggers::websocket::Sockets;
@@ -29,6 +31,26 @@ pub struct Front {
     pub invocation: Option<Invocation>,
     /// The host-held WebSockets of the `[[trigger.websocket]]` routes.
     pub sockets: Arc<Sockets>,
+    /// The routes' fair shares (`max_concurrent`).
+    pub turns: Turns,
+}
+
+impl Front {
+    pub fn new(
+        runtime: Arc<Runtime>,
+        max_body_bytes: usize,
+        invocation: Option<Invocation>,
+        sockets: Arc<Sockets>,
+    ) -> Self {
+        Front {
+            turns: Turns::new(&runtime.manifest),
+            runtime,
+            ready: false.into(),
+            max_body_bytes,
+            invocation,
+            sockets,
+        }
+    }
 }
 
 pub fn router(front: Arc<Front>) -> Router {
@@ -77,7 +99,8 @@ async fn dispatch(State(front): State<Arc<Front>>, req: Request) -> Response {
         .as_ref()
         .filter(|i| i.from_sidecar(req.headers()))
         .map(|i| i.component.as_str());
-    let routed = front.runtime.manifest.route(req.uri().path()).or(invoked);
+    let trigger = front.runtime.manifest.http_trigger(req.uri().path());
+    let routed = trigger.map(|t| t.component.as_str()).or(invoked);
     let Some(component) = routed.map(str::to_owned) else {
         return error(
             StatusCode::NOT_FOUND,
@@ -108,6 +131,13 @@ async fn dispatch(State(front): State<Arc<Front>>, req: Request) -> Response {
             return resp;
         }
     };
+    let turn = match trigger {
+        Some(t) => match front.turns.take(&t.route).await {
+            Ok(turn) => turn,
+            Err(turns::Busy) => return busy(&t.route, &request_id),
+        },
+        None => None,
+    };
     parts.headers.insert(
         "x-request-id",
         HeaderValue::from_str(&request_id).expect("uuid is a valid header"),
@@ -133,7 +163,7 @@ async fn dispatch(State(front): State<Arc<Front>>, req: Request) -> Response {
         correlation_id = %correlation
     );
     let started = std::time::Instant::now();
-    let result = crate::engine::incoming_http::call_http(&front.runtime, &component, req)
+    let result = crate::engine::incoming_http::call_http(&front.runtime, &component, req, turn)
         .instrument(span.clone())
         .await;
     crate::ops::metrics::METRICS.observe_handler(&component, "http", started.elapsed());
@@ -169,5 +199,22 @@ async fn dispatch(State(front): State<Arc<Front>>, req: Request) -> Response {
         crate::ops::correlation::HEADER,
         HeaderValue::from_str(&correlation).expect("checked to be a valid header"),
     );
+    resp
+}
+
+/// 503 for a request that found every place on its route taken.
+fn busy(route: &str, request_id: &str) -> Response {
+    crate::ops::metrics::METRICS
+        .requests_refused
+        .with_label_values(&[route, "busy"])
+        .inc();
+    let mut resp = error(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "busy",
+        "too many requests of this kind are waiting; try again shortly",
+        Some(request_id),
+    );
+    resp.headers_mut()
+        .insert(http::header::RETRY_AFTER, HeaderValue::from_static("1"));
     resp
 }

@@ -113,8 +113,12 @@ pub fn static_host(root: &Path, target: &Path, cargo: &mut Command) -> Result<Pa
     }
     // zstd (inside wasmtime's cache) is C: compiled with musl's gcc wrapper.
     let cc = tool(root, "musl-gcc")?;
+    // Its own target dir: cargo locks a target dir's host artifacts for a
+    // whole build, and this one runs beside the test command's others.
+    let own = target.join("static-host");
     let status = cargo
         .env("CC_x86_64_unknown_linux_musl", cc)
+        .env("CARGO_TARGET_DIR", &own)
         .args([
             "build",
             "--release",
@@ -129,7 +133,7 @@ pub fn static_host(root: &Path, target: &Path, cargo: &mut Command) -> Result<Pa
     if !status.success() {
         bail!("building the static todo-host failed");
     }
-    Ok(target.join(MUSL).join("release/todo-host"))
+    Ok(own.join(MUSL).join("release/todo-host"))
 }
 
 /// The image's one layer, reproducible: sorted paths, time 0, root-owned

@@ -32,7 +32,7 @@ pub async fn call_http(
         req.headers_mut()
             .insert(http::header::HOST, HeaderValue::from_static("localhost"));
     }
-    let req_abort = req.extensions().get::<AbortConnection>().cloned();
+    let abort = req.extensions().get::<AbortConnection>().cloned();
     let (loaded, mut store, instance) = runtime.instantiate(&slot).await?;
     let indices = loaded.http.as_ref().ok_or(CallError::NoExport(
         slot.def.id.clone(),
@@ -59,7 +59,6 @@ pub async fn call_http(
     // writing included: a client that stops reading blocks the guest in a
     // host call, where the epoch cannot stop it.
     let limit = slot.def.limits.timeout;
-    let abort = req_abort;
     let report = AbortReport::new(&slot.def.id);
     let head_sent = Arc::new(AtomicBool::new(false));
     let (outcome_tx, outcome_rx) = oneshot::channel();
@@ -77,25 +76,24 @@ pub async fn call_http(
                 }),
             };
             drop(store);
-            let reason = match &outcome {
-                Ok(()) => None,
-                Err(CallError::Deadline { .. }) => Some("deadline"),
-                Err(_) => Some("failed"),
-            };
-            if let (Some(reason), Err(e)) = (reason, &outcome)
+            let failure = outcome.as_ref().err().map(|e| {
+                let reason = match e {
+                    CallError::Deadline { .. } => "deadline",
+                    _ => "failed",
+                };
+                (reason, e.to_string())
+            });
+            if let Some((reason, why)) = &failure
                 && head_sent.load(Ordering::Acquire)
             {
-                report.report(reason, &e.to_string());
+                report.report(reason, why);
                 // Whatever hyper still holds for a client that does not
                 // read would never leave: close its connection now.
                 if let Some(abort) = &abort {
                     abort.abort();
                 }
             }
-            let _ = outcome_tx.send(match (&outcome, reason) {
-                (Err(e), Some(reason)) => Err((reason, e.to_string())),
-                _ => Ok(()),
-            });
+            let _ = outcome_tx.send(failure.map_or(Ok(()), Err));
             outcome
         }
     });

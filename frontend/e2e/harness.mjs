@@ -62,6 +62,13 @@ export async function device(browser, { zone = "Europe/Paris", viewport = { widt
   return { context, page };
 }
 
+/** Another tab of a device: same storage, watched like the first. */
+export async function tab(context) {
+  const page = await context.newPage();
+  watch(page);
+  return page;
+}
+
 function watch(page) {
   page.on("console", (msg) => {
     if (msg.type() !== "error") return;

@@ -15,6 +15,7 @@ import {
   launch,
   problems,
   screenshot,
+  tab,
 } from "./harness.mjs";
 
 const run = Date.now().toString(36);
@@ -389,6 +390,44 @@ scenario("an expired session goes back to sign-in and keeps what was typed", asy
   expect((await title.inputValue()) === "Typed before expiry", "the draft is back");
   await page.getByTestId("task-dialog").getByRole("button", { name: "Add task" }).click();
   await row(page, "Typed before expiry").waitFor();
+});
+
+scenario("two tabs renewing the session at once both stay signed in", async () => {
+  // A refresh token works once and its reuse ends the session, so the two
+  // tabs must not both spend the one they share.
+  const d = await device(browser);
+  await signIn(d.page, alice);
+  const second = await tab(d.context);
+  await second.goto("/");
+  await second.getByRole("heading", { name: "Tasks" }).waitFor();
+  const stored = () => d.page.evaluate(() => JSON.parse(localStorage.getItem("todo.session")));
+  for (let round = 0; round < 3; round++) {
+    const before = await stored();
+    // The access token is about to run out: both tabs renew on load.
+    await d.page.evaluate(() => {
+      const s = JSON.parse(localStorage.getItem("todo.session"));
+      localStorage.setItem("todo.session", JSON.stringify({ ...s, expiresAt: Date.now() }));
+    });
+    await Promise.all([d.page.reload(), second.reload()]);
+    for (const p of [d.page, second]) {
+      await p.getByRole("heading", { name: "Tasks" }).waitFor();
+      await row(p, "Write report").waitFor();
+    }
+    const after = await stored();
+    expect(after.refreshToken !== before.refreshToken, `round ${round}: the session was renewed`);
+  }
+  // The stored refresh token is the session's live one.
+  const status = await d.page.evaluate(async () => {
+    const s = JSON.parse(localStorage.getItem("todo.session"));
+    const res = await fetch("/api/auth/refresh", {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ refresh_token: s.refreshToken }),
+    });
+    return res.status;
+  });
+  expect(status === 200, `the stored refresh token still works: ${status}`);
+  await d.context.close();
 });
 
 scenario("after signing in, ?next= never leaves the origin", async () => {

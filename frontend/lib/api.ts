@@ -110,15 +110,26 @@ export async function freshSession(): Promise<StoredSession | null> {
 }
 
 /** Exchanges the refresh token once, however many calls ask at the same
- * time. A refresh token works once, so when another tab has rotated it
- * already, that tab's stored session is taken instead. */
+ * time. A refresh token works once, and the server ends the whole session
+ * when a rotated one comes back (the sign of a stolen copy), so the tabs of
+ * this browser take turns under one lock: a tab that finds the token
+ * rotated by another while it waited takes that tab's stored session. */
 export function refresh(used: StoredSession | null): Promise<StoredSession | null> {
   if (!refreshing) {
-    refreshing = doRefresh(used).finally(() => {
+    refreshing = acrossTabs(() => doRefresh(used)).finally(() => {
       refreshing = null;
     });
   }
   return refreshing;
+}
+
+const REFRESH_LOCK = "todo.session.refresh";
+
+/** Runs `f` holding the origin-wide refresh lock (Web Locks; without them,
+ * in an insecure context, `f` runs alone in this tab only). */
+function acrossTabs<T>(f: () => Promise<T>): Promise<T> {
+  const locks = typeof navigator === "undefined" ? undefined : navigator.locks;
+  return locks ? locks.request(REFRESH_LOCK, f) : f();
 }
 
 async function doRefresh(used: StoredSession | null): Promise<StoredSession | null> {

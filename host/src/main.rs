@@ -5,10 +5,12 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
+use anyhow::Context as _;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use todo_host::modes::serve::{ServeOptions, serve};
 use todo_host::modes::up::{UpOptions, up};
 use todo_host::ops::listener::ConnLimits;
+use todo_host::triggers::http::ClientAddress;
 
 #[derive(Parser)]
 #[command(
@@ -66,9 +68,19 @@ struct AppArgs {
     /// closed [default: 3/4 of the open-file limit].
     #[arg(long, env = "TODO_MAX_CONNECTIONS")]
     max_connections: Option<usize>,
+    /// The header a trusted reverse proxy puts the client's address in
+    /// (its last entry counts, e.g. `X-Forwarded-For`); without it the
+    /// socket's peer is the client. Sign-in throttling keys on it.
+    #[arg(long, env = "TODO_CLIENT_ADDRESS_HEADER")]
+    client_address_header: Option<String>,
 }
 
 impl AppArgs {
+    fn client_address(&self) -> anyhow::Result<ClientAddress> {
+        ClientAddress::from_header_name(self.client_address_header.as_deref())
+            .context("--client-address-header is not a header name")
+    }
+
     fn connections(&self) -> ConnLimits {
         ConnLimits {
             header_timeout: Duration::from_millis(self.header_timeout_ms.max(1)),
@@ -183,6 +195,7 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Up(a) => {
                 up(UpOptions {
+                    client_address: a.app.client_address()?,
                     connections: a.app.connections(),
                     manifest: a.app.manifest,
                     listen: a.listen,
@@ -199,6 +212,7 @@ fn main() -> ExitCode {
             }
             Command::Serve(a) => {
                 serve(ServeOptions {
+                    client_address: a.app.client_address()?,
                     connections: a.app.connections(),
                     manifest: a.app.manifest,
                     component: a.component,

@@ -1,6 +1,8 @@
 //! Accounts and isolation over HTTP on every stack: sign-up, sign-in,
-//! refresh rotation, sign-out, the profile, 401s, slowed sign-ins, and two
+//! refresh rotation (and a reused token ending its session), sign-out, the profile, 401s, slowed sign-ins, and two
 //! users who never see or change each other's data on any route.
+
+use std::net::IpAddr;
 
 use serde_json::{Value, json};
 use todo_tests::account::{bearer_client, sign_up};
@@ -8,12 +10,29 @@ use todo_tests::api::Api;
 use todo_tests::stack::stacks;
 
 async fn post(url: &str, body: &Value) -> (u16, Option<String>, Value) {
-    let resp = reqwest::Client::new()
-        .post(url)
-        .json(body)
-        .send()
-        .await
-        .unwrap();
+    post_from(&reqwest::Client::new(), url, body, &[]).await
+}
+
+/// A client whose connections come from `ip`: every 127.x address is this
+/// machine, so a test can be several clients.
+fn client_from(ip: &str) -> reqwest::Client {
+    reqwest::Client::builder()
+        .local_address(ip.parse::<IpAddr>().unwrap())
+        .build()
+        .unwrap()
+}
+
+async fn post_from(
+    client: &reqwest::Client,
+    url: &str,
+    body: &Value,
+    headers: &[(&str, &str)],
+) -> (u16, Option<String>, Value) {
+    let mut req = client.post(url).json(body);
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    let resp = req.send().await.unwrap();
     let status = resp.status().as_u16();
     let retry_after = resp
         .headers()
@@ -124,12 +143,19 @@ async fn sign_up_in_refresh_and_out() {
         )
         .await;
         assert_eq!(status, 401, "[{name}] a used refresh token still works");
+        let (status, _, _) = post(
+            &url("/api/auth/refresh"),
+            &json!({"refresh_token": refreshed["refresh_token"]}),
+        )
+        .await;
+        assert_eq!(status, 401, "[{name}] a reused token's session lives on");
         let fresh = bearer_client(refreshed["access_token"].as_str().unwrap());
         let resp = fresh.get(url("/api/tasks")).send().await.unwrap();
         assert_eq!(resp.status(), 200);
 
-        // Sign-out revokes the refresh token.
-        let new_refresh = refreshed["refresh_token"].clone();
+        // Sign-out revokes the refresh token (the sign-in's own session:
+        // the sign-up's ended when its rotated token came back).
+        let new_refresh = signed_in["refresh_token"].clone();
         let (status, _, _) = post(
             &url("/api/auth/signout"),
             &json!({"refresh_token": new_refresh}),
@@ -142,6 +168,57 @@ async fn sign_up_in_refresh_and_out() {
         )
         .await;
         assert_eq!(status, 401);
+    }
+}
+
+/// OAuth's refresh-token reuse detection (RFC 9700 4.14.2): a rotated token
+/// presented again means two parties hold it, so the session it belongs to
+/// ends for both — and no other session of the same user does.
+#[tokio::test(flavor = "multi_thread")]
+async fn reusing_a_rotated_refresh_token_ends_its_session_and_no_other() {
+    for stack in stacks() {
+        let name = stack.name();
+        let refresh = |token: &Value| {
+            let url = stack.url("/api/auth/refresh");
+            let body = json!({ "refresh_token": token });
+            async move { post(&url, &body).await }
+        };
+        let laptop = sign_up(stack.as_ref()).await;
+        let (status, _, phone) = post(
+            &stack.url("/api/auth/signin"),
+            &json!({"email": laptop.email, "password": laptop.password}),
+        )
+        .await;
+        assert_eq!(status, 200, "[{name}] {phone}");
+
+        // The laptop refreshes twice; a copy of its first token, taken
+        // before, is then tried.
+        let stolen = json!(laptop.refresh_token);
+        let (status, _, second) = refresh(&stolen).await;
+        assert_eq!(status, 200, "[{name}] {second}");
+        let (status, _, third) = refresh(&second["refresh_token"]).await;
+        assert_eq!(status, 200, "[{name}] {third}");
+        let (status, _, body) = refresh(&stolen).await;
+        assert_eq!(status, 401, "[{name}] a rotated token works again: {body}");
+
+        // The laptop's live token is revoked with it; its access token
+        // lives out its few minutes (it is not looked up).
+        let (status, _, body) = refresh(&third["refresh_token"]).await;
+        assert_eq!(status, 401, "[{name}] the session survived reuse: {body}");
+        let (status, _, body) = refresh(&second["refresh_token"]).await;
+        assert_eq!(status, 401, "[{name}] {body}");
+
+        // The phone's session is another family: untouched, and rotating.
+        let (status, _, next) = refresh(&phone["refresh_token"]).await;
+        assert_eq!(status, 200, "[{name}] another session ended: {next}");
+        let (status, _, _) = refresh(&next["refresh_token"]).await;
+        assert_eq!(status, 200, "[{name}]");
+        let me = bearer_client(next["access_token"].as_str().unwrap())
+            .get(stack.url("/api/me"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(me.status(), 200, "[{name}]");
     }
 }
 
@@ -262,5 +339,81 @@ async fn two_users_never_see_or_change_each_others_data() {
             (200, json!(1)),
             "[{name}]"
         );
+    }
+}
+
+/// Forty wrong passwords at once: each attempt is counted before its
+/// password is checked, so no more than the limit (5) are checked at all.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_burst_of_wrong_passwords_gets_no_more_checks_than_the_limit() {
+    for stack in stacks() {
+        let name = stack.name();
+        let session = sign_up(stack.as_ref()).await;
+        let guesser = client_from("127.0.0.3");
+        let url = stack.url("/api/auth/signin");
+        let guesses = (0..40).map(|i| {
+            let body = json!({"email": session.email, "password": format!("guess number {i}")});
+            let (guesser, url) = (guesser.clone(), url.clone());
+            tokio::spawn(async move { post_from(&guesser, &url, &body, &[]).await })
+        });
+        let mut checked = 0;
+        for guess in guesses {
+            let (status, retry_after, body) = guess.await.unwrap();
+            match status {
+                401 => checked += 1,
+                429 => assert!(
+                    retry_after.is_some_and(|s| s.parse::<u64>().is_ok_and(|s| s > 0)),
+                    "[{name}] a 429 without a retry-after: {body}"
+                ),
+                other => panic!("[{name}] {other}: {body}"),
+            }
+        }
+        assert!(
+            (1..=5).contains(&checked),
+            "[{name}] {checked} of 40 concurrent guesses had their password checked"
+        );
+    }
+}
+
+/// Someone else's wrong passwords cannot lock the owner out: the throttle
+/// is per (email, client address); from anywhere else the email is only
+/// paced, and a client cannot claim another address.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_guesser_elsewhere_cannot_lock_the_owner_out() {
+    for stack in stacks() {
+        let name = stack.name();
+        let owner = sign_up(stack.as_ref()).await;
+        let url = stack.url("/api/auth/signin");
+        let wrong = json!({"email": owner.email, "password": "not the password"});
+        let right = json!({"email": owner.email, "password": owner.password});
+        let guesser = client_from("127.0.0.4");
+        for i in 0..5 {
+            let (status, _, body) = post_from(&guesser, &url, &wrong, &[]).await;
+            assert_eq!(status, 401, "[{name}] guess {i}: {body}");
+        }
+        // The guesser is stopped, even with the right password, and even
+        // claiming to be elsewhere.
+        for headers in [
+            &[][..],
+            &[("spin-client-addr", "127.0.0.9:1")][..],
+            &[("x-forwarded-for", "127.0.0.9")][..],
+        ] {
+            let (status, _, body) = post_from(&guesser, &url, &right, headers).await;
+            assert_eq!(status, 429, "[{name}] {headers:?}: {body}");
+        }
+
+        // The owner, at another address, is at most asked to wait a moment.
+        let phone = client_from("127.0.0.5");
+        let (mut status, retry_after, body) = post_from(&phone, &url, &right, &[]).await;
+        if status == 429 {
+            let wait: u64 = retry_after.unwrap().parse().unwrap();
+            assert!(
+                wait <= 2,
+                "[{name}] the owner was locked out for {wait} s: {body}"
+            );
+            tokio::time::sleep(std::time::Duration::from_secs(wait)).await;
+            status = post_from(&phone, &url, &right, &[]).await.0;
+        }
+        assert_eq!(status, 200, "[{name}] the owner could not sign in");
     }
 }

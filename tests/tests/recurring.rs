@@ -341,6 +341,31 @@ async fn basis_count_until_deletes_and_reminders() {
             !open_by_title(&api).await.contains_key("reminded"),
             "[{name}]"
         );
+        if name == "real stack" {
+            // Even a genuine invocation (the sidecar's token) cannot make
+            // a task for another user by naming them in the body: chat-api
+            // takes the user from its own record of the task followed.
+            let bob = Api::new(stack.as_ref(), sign_up(stack.as_ref()).await);
+            let mut forged = next.clone();
+            forged["user_id"] = bob.session.user["id"].clone();
+            let resp = reqwest::Client::new()
+                .post(&internal)
+                .header("dapr-caller-app-id", "recurring-task")
+                .header("dapr-api-token", todo_tests::real_stack::APP_TOKEN)
+                .json(&json!({"from": forged, "due": next["due"], "occurrence": 9}))
+                .send()
+                .await
+                .unwrap();
+            let status = resp.status().as_u16();
+            let body: Value = resp.json().await.unwrap_or(Value::Null);
+            assert_eq!(
+                (status, body["error"]["field"].clone()),
+                (422, json!("from")),
+                "[{name}] {body}"
+            );
+            let listed = bob.get("/api/tasks").await;
+            assert_eq!(listed.body["tasks"], json!([]), "[{name}] {}", listed.body);
+        }
     }
 }
 

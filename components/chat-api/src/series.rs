@@ -164,6 +164,23 @@ pub fn create_instance(
         ));
     }
     let user_id = from.user_id.as_str();
+    // Whose series this is comes from chat-api's own records, not from the
+    // caller's copy of the task: the task followed is stored under that
+    // user in that series, or (deleted since) that user's series has been
+    // generated before.
+    let owned = match store::get(kv, user_id, &from.id).map_err(store_error)? {
+        Some(stored) => stored.series_id.as_deref() == Some(series_id),
+        None => read_record(kv, user_id, series_id)
+            .map_err(store_error)?
+            .1
+            .is_some(),
+    };
+    if !owned {
+        return Err(ApiError::validation(
+            "from",
+            "no such task in that user's series",
+        ));
+    }
     let id = instance_id(series_id, body.occurrence);
     let origin = EventOrigin::new(crate::SOURCE, user_id.to_owned(), correlation.to_owned());
     let result = store::retrying(|| {
@@ -200,4 +217,65 @@ pub fn create_instance(
         })
     });
     result.map_err(store_error)?
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{Value, json};
+    use todo_domain::MemoryKv;
+
+    use super::*;
+
+    fn instance_request(from: &Value) -> Request {
+        Request::new("POST", INSTANCES_ROUTE)
+            .with_header(CALLER_HEADER, GENERATOR_APP)
+            .with_body(json!({"from": from, "due": from["due"], "occurrence": 2}).to_string())
+    }
+
+    fn stored_task(kv: &MemoryKv, user: &str) -> Value {
+        let mut task = Task::new("t1", user, "water the ferns", &now_rfc3339());
+        task.series_id = Some("s1".into());
+        task.recurrence = serde_json::from_value(
+            json!({"rrule": "FREQ=DAILY", "basis": "schedule", "text": "daily"}),
+        )
+        .unwrap();
+        task.due = serde_json::from_value(
+            json!({"date": "2026-12-08", "time": "09:00", "time_zone": "UTC"}),
+        )
+        .unwrap();
+        task.due_at = task.due.as_ref().map(Due::instant);
+        let value = serde_json::to_value(&task).unwrap();
+        store::retrying(|| {
+            store::attempt(kv, user, "t1", |_| {
+                Ok::<_, StoreError>(Change::Commit {
+                    reply: (),
+                    task: Some(Box::new(task.clone())),
+                    events: vec![],
+                    extra: vec![],
+                })
+            })
+        })
+        .unwrap()
+        .unwrap();
+        value
+    }
+
+    #[test]
+    fn an_instance_is_only_made_for_the_user_whose_task_it_follows() {
+        let kv = MemoryKv::new();
+        let alices = stored_task(&kv, "alice");
+        // The same task, claimed to be bob's: refused, and bob gets nothing.
+        let mut forged = alices.clone();
+        forged["user_id"] = json!("bob");
+        let refused = create_instance(&kv, &instance_request(&forged), "c").unwrap_err();
+        assert_eq!(
+            (refused.status, refused.field.as_deref()),
+            (422, Some("from"))
+        );
+        assert!(store::all(&kv, "bob").unwrap().is_empty());
+        // Alice's own is made.
+        let made = create_instance(&kv, &instance_request(&alices), "c").unwrap();
+        assert_eq!(made.status, 201);
+        assert_eq!(store::all(&kv, "alice").unwrap().len(), 2);
+    }
 }

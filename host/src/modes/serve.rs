@@ -40,6 +40,8 @@ pub struct ServeOptions {
     pub max_body_bytes: usize,
     /// The front door's connection deadlines and cap.
     pub connections: crate::ops::listener::ConnLimits,
+    /// Where the client address components see comes from.
+    pub client_address: crate::triggers::http::ClientAddress,
     pub hot_swap: bool,
     /// The app port is reachable by the sidecar only (the operator says
     /// so): no app API token is required.
@@ -106,15 +108,18 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
         backends,
         started_at: now_ms(),
     });
-    let front = Arc::new(Front::new(
-        runtime.clone(),
-        opts.max_body_bytes,
-        Some(Invocation {
-            component: opts.component.clone(),
-            app_token: opts.app_api_token.clone(),
-        }),
-        sockets.clone(),
-    ));
+    let front = Arc::new(
+        Front::new(
+            runtime.clone(),
+            opts.max_body_bytes,
+            Some(Invocation {
+                component: opts.component.clone(),
+                app_token: opts.app_api_token.clone(),
+            }),
+            sockets.clone(),
+        )
+        .with_client_address(opts.client_address.clone()),
+    );
     tokio::spawn(crate::triggers::websocket::report_alive(
         runtime.clone(),
         sockets,

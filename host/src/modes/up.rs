@@ -36,6 +36,8 @@ pub struct UpOptions {
     pub max_body_bytes: usize,
     /// The front door's connection deadlines and cap.
     pub connections: crate::ops::listener::ConnLimits,
+    /// Where the client address components see comes from.
+    pub client_address: crate::triggers::http::ClientAddress,
     pub secrets_file: Option<PathBuf>,
     pub hot_swap: bool,
 }
@@ -130,12 +132,15 @@ pub async fn up(opts: UpOptions) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("binding {}", opts.listen))?;
     let addr = listener.local_addr()?;
-    let front = Arc::new(Front::new(
-        app.runtime.clone(),
-        opts.max_body_bytes,
-        None,
-        app.sockets.clone(),
-    ));
+    let front = Arc::new(
+        Front::new(
+            app.runtime.clone(),
+            opts.max_body_bytes,
+            None,
+            app.sockets.clone(),
+        )
+        .with_client_address(opts.client_address.clone()),
+    );
     app.start_background();
     tokio::spawn(crate::triggers::websocket::report_alive(
         app.runtime.clone(),

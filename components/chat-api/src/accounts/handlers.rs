@@ -13,6 +13,7 @@ use uuid::Uuid;
 
 use super::input::{ProfilePatch, Signin, Signup, refresh_token};
 use super::repo::{self, StoredUser};
+use super::throttle::{self, CLIENT_ADDR_HEADER};
 use super::{User, authenticate};
 
 /// One message for unknown email and wrong password, so a client cannot
@@ -98,27 +99,28 @@ pub fn signin(
 ) -> Result<Response, ApiError> {
     let input = Signin::from_json(&req.body)?;
     let keys = signing_keys(secrets)?;
-    let lockout = repo::lockout(kv, &input.email, now).map_err(ApiError::from)?;
-    if let Some(seconds) = lockout.retry_after {
-        // Refused before the password is looked at, so a locked email
-        // gives a guesser no signal at all.
-        return Ok(too_many_attempts(seconds));
-    }
+    let address = throttle::client_ip(req.header(CLIENT_ADDR_HEADER));
+    // Counted before the password is looked at (so concurrent guesses
+    // cannot all pass the check), and refused before it is, so a throttled
+    // guesser gets no signal at all.
+    let attempt =
+        match throttle::admit(kv, &input.email, address.as_deref(), now).map_err(ApiError::from)? {
+            throttle::Admission::Admitted(attempt) => attempt,
+            throttle::Admission::Refused { retry_after } => {
+                return Ok(too_many_attempts(retry_after));
+            }
+        };
     let user = repo::user_by_email(kv, &input.email).map_err(ApiError::from)?;
     // Unknown emails are verified against a dummy hash: same time, same
-    // answer, same failure count as a wrong password.
+    // answer, same count as a wrong password.
     let hash = user.as_ref().map(|u| u.password_hash.as_str());
     let matches = verify_password_or_dummy(&input.password, hash);
     let user = match user {
         Some(user) if matches => user,
-        _ => {
-            repo::record_failure(kv, &input.email, now).map_err(ApiError::from)?;
-            return Err(unauthorized(BAD_CREDENTIALS));
-        }
+        // The attempt stays counted.
+        _ => return Err(unauthorized(BAD_CREDENTIALS)),
     };
-    if lockout.has_record {
-        repo::clear_failures(kv, &input.email).map_err(ApiError::from)?;
-    }
+    attempt.succeeded(kv, now).map_err(ApiError::from)?;
     let refresh = random_token();
     repo::create_refresh(kv, &user.id, &refresh, now).map_err(ApiError::from)?;
     Ok(token_response(200, &keys, &user.public(), &refresh, now))
@@ -144,9 +146,16 @@ pub fn refresh(
 ) -> Result<Response, ApiError> {
     let token = refresh_token(&req.body)?;
     let keys = signing_keys(secrets)?;
-    let grant = repo::refresh_grant(kv, &token, now)
-        .map_err(ApiError::from)?
-        .ok_or_else(|| unauthorized(BAD_REFRESH))?;
+    let grant = match repo::refresh_grant(kv, &token, now).map_err(ApiError::from)? {
+        repo::RefreshLookup::Live(grant) => grant,
+        repo::RefreshLookup::Reused { family } => {
+            // Two holders of one token (a thief and its owner): whichever
+            // comes second ends the session for both.
+            repo::revoke_family(kv, &family).map_err(ApiError::from)?;
+            return Err(unauthorized(BAD_REFRESH));
+        }
+        repo::RefreshLookup::Invalid => return Err(unauthorized(BAD_REFRESH)),
+    };
     // A token outliving its user (deleted account) grants nothing.
     let (user, _) = repo::read_user(kv, &grant.user_id)
         .map_err(ApiError::from)?

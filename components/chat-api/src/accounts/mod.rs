@@ -9,7 +9,7 @@
 //! Router contract:
 //! - [`route`] answers `/api/auth/{signup,signin,refresh,signout}` and
 //!   `/api/me`. Responses that need extra headers come back as `Ok`: every
-//!   401 (with `www-authenticate: Bearer`) and the 429 of a locked sign-in
+//!   401 (with `www-authenticate: Bearer`) and the 429 of a throttled sign-in
 //!   (with `retry-after`). Other errors come back as `Err` for the router
 //!   to render like its own.
 //! - Other routes call [`authenticate`] and render its error with
@@ -21,6 +21,7 @@
 mod handlers;
 mod input;
 pub mod repo;
+pub mod throttle;
 
 #[cfg(test)]
 mod tests;

@@ -8,9 +8,12 @@
 //!   Hashing keeps the key a fixed 70 characters of `[a-z0-9:]` whatever
 //!   the email contains.
 //! - `refresh:<sha256 hex of the token>` → [`RefreshRecord`] JSON, with a
-//!   TTL of 30 days.
-//! - `signin-failures:<sha256 hex of the lower-cased email>` → recent
-//!   failed sign-in times, with a TTL of the failure window.
+//!   TTL of 30 days. A rotated token's record stays, marked `rotated`, so
+//!   that its reuse is recognised.
+//! - `refresh-family:<family>` → the digest of the family's live token: a
+//!   family is one sign-in's chain of rotated tokens, revoked whole when a
+//!   rotated token comes back (it was stolen, or its owner's copy was).
+//! - `signin-failures:…`: the sign-in throttle's, see [`super::throttle`].
 
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
 use serde::de::DeserializeOwned;
@@ -24,9 +27,6 @@ use super::User;
 /// Life of a refresh token; each refresh starts a new one (sliding
 /// sessions: a user active at least monthly stays signed in).
 pub const REFRESH_TTL_SECONDS: u32 = 30 * 24 * 60 * 60;
-/// Failed sign-ins for one email tolerated within the window.
-pub const MAX_FAILURES: usize = 5;
-pub const FAILURE_WINDOW_SECONDS: u32 = 15 * 60;
 /// Attempts of a guarded read-modify-write before reporting contention.
 const WRITE_ATTEMPTS: u32 = 10;
 
@@ -41,10 +41,6 @@ pub fn email_key(email: &str) -> String {
 
 pub fn refresh_key(token: &str) -> String {
     format!("refresh:{}", token_digest(token))
-}
-
-pub fn failures_key(email: &str) -> String {
-    format!("signin-failures:{}", token_digest(email))
 }
 
 /// A user as stored. Never serialized into a response: [`User`] is the
@@ -93,20 +89,33 @@ pub fn timestamp(now: DateTime<Utc>) -> String {
 struct RefreshRecord {
     user_id: String,
     expires_at: DateTime<Utc>,
+    /// The sign-in this token descends from (absent in records written
+    /// before families: such a token starts its own).
+    #[serde(default)]
+    family: Option<String>,
+    /// Replaced by a successor: presenting it again is a reuse.
+    #[serde(default)]
+    rotated: bool,
 }
 
 /// A live refresh token's owner and the ETag that guards its rotation.
 #[derive(Debug)]
 pub struct RefreshGrant {
     pub user_id: String,
+    family: String,
     etag: String,
 }
 
-#[derive(Debug, Default, Serialize, Deserialize)]
-struct Failures {
-    /// Unix seconds of the most recent failures, oldest first, at most
-    /// `MAX_FAILURES`.
-    at: Vec<i64>,
+/// What a presented refresh token is.
+#[derive(Debug)]
+pub enum RefreshLookup {
+    Live(RefreshGrant),
+    /// A token already rotated away: its family must be revoked.
+    Reused {
+        family: String,
+    },
+    /// Unknown, expired or revoked.
+    Invalid,
 }
 
 fn parse<T: DeserializeOwned>(key: &str, bytes: &[u8]) -> Result<T, KvError> {
@@ -120,19 +129,40 @@ fn to_json(value: &impl Serialize) -> Vec<u8> {
     serde_json::to_vec(value).expect("plain records always serialize")
 }
 
-fn refresh_op(user_id: &str, token: &str, now: DateTime<Utc>) -> Op {
+fn family_key(family: &str) -> String {
+    format!("refresh-family:{family}")
+}
+
+/// The new token's record and its family's pointer to it. A new sign-in's
+/// family is named by its first token's digest (unique, and no secret).
+fn refresh_ops(user_id: &str, token: &str, family: Option<&str>, now: DateTime<Utc>) -> Vec<Op> {
+    let digest = token_digest(token);
+    let family = family.map_or_else(|| digest.clone(), str::to_owned);
     let record = RefreshRecord {
         user_id: user_id.to_owned(),
         expires_at: now + Duration::seconds(i64::from(REFRESH_TTL_SECONDS)),
+        family: Some(family.clone()),
+        rotated: false,
     };
-    Op::Set {
-        key: refresh_key(token),
-        value: to_json(&record),
-        options: SetOptions {
-            precondition: Some(Precondition::Absent),
-            ttl_seconds: Some(REFRESH_TTL_SECONDS),
+    let ttl = SetOptions {
+        precondition: None,
+        ttl_seconds: Some(REFRESH_TTL_SECONDS),
+    };
+    vec![
+        Op::Set {
+            key: refresh_key(token),
+            value: to_json(&record),
+            options: SetOptions {
+                precondition: Some(Precondition::Absent),
+                ..ttl.clone()
+            },
         },
-    }
+        Op::Set {
+            key: family_key(&family),
+            value: digest.into_bytes(),
+            options: ttl,
+        },
+    ]
 }
 
 pub fn read_user(kv: &impl KeyValue, id: &str) -> Result<Option<(StoredUser, String)>, KvError> {
@@ -179,8 +209,10 @@ pub fn create_account(
                 user.id.clone().into_bytes(),
                 Some(Precondition::Absent),
             ),
-            refresh_op(&user.id, refresh_token, now),
-        ],
+        ]
+        .into_iter()
+        .chain(refresh_ops(&user.id, refresh_token, None, now))
+        .collect(),
         vec![],
     )
 }
@@ -213,29 +245,45 @@ pub fn create_refresh(
     token: &str,
     now: DateTime<Utc>,
 ) -> Result<(), KvError> {
-    kv.transact(vec![refresh_op(user_id, token, now)], vec![])
+    kv.transact(refresh_ops(user_id, token, None, now), vec![])
 }
 
-/// The grant of `token` if it exists and has not expired.
+impl RefreshLookup {
+    pub fn is_live(&self) -> bool {
+        matches!(self, RefreshLookup::Live(_))
+    }
+}
+
+/// What `token` is: a live grant, a rotated token presented again, or
+/// nothing.
 pub fn refresh_grant(
     kv: &impl KeyValue,
     token: &str,
     now: DateTime<Utc>,
-) -> Result<Option<RefreshGrant>, KvError> {
+) -> Result<RefreshLookup, KvError> {
     let key = refresh_key(token);
     let Some((bytes, etag)) = kv.get(&key)? else {
-        return Ok(None);
+        return Ok(RefreshLookup::Invalid);
     };
     let record: RefreshRecord = parse(&key, &bytes)?;
-    Ok((record.expires_at > now).then_some(RefreshGrant {
-        user_id: record.user_id,
-        etag,
-    }))
+    let family = record.family.unwrap_or_else(|| token_digest(token));
+    Ok(if record.expires_at <= now {
+        RefreshLookup::Invalid
+    } else if record.rotated {
+        RefreshLookup::Reused { family }
+    } else {
+        RefreshLookup::Live(RefreshGrant {
+            user_id: record.user_id,
+            family,
+            etag,
+        })
+    })
 }
 
-/// Replaces the refresh token of `grant` by `new_token`, atomically. The
-/// delete is guarded by the ETag read with the grant: of two concurrent
-/// refreshes with one token, one gets `Conflict`.
+/// Replaces the refresh token of `grant` by `new_token`, atomically: the
+/// old record is marked rotated (guarded by the ETag read with the grant:
+/// of two concurrent refreshes with one token, one gets `Conflict`), the
+/// new one joins its family.
 pub fn rotate_refresh(
     kv: &impl KeyValue,
     old_token: &str,
@@ -243,10 +291,42 @@ pub fn rotate_refresh(
     new_token: &str,
     now: DateTime<Utc>,
 ) -> Result<(), KvError> {
+    let rotated = RefreshRecord {
+        user_id: grant.user_id.clone(),
+        expires_at: now + Duration::seconds(i64::from(REFRESH_TTL_SECONDS)),
+        family: Some(grant.family.clone()),
+        rotated: true,
+    };
+    let mut ops = vec![Op::Set {
+        key: refresh_key(old_token),
+        value: to_json(&rotated),
+        options: SetOptions {
+            precondition: Some(Precondition::EtagMatches(grant.etag.clone())),
+            ttl_seconds: Some(REFRESH_TTL_SECONDS),
+        },
+    }];
+    ops.extend(refresh_ops(
+        &grant.user_id,
+        new_token,
+        Some(&grant.family),
+        now,
+    ));
+    kv.transact(ops, vec![])
+}
+
+/// Revokes the live token of `family` (and so every later one): a rotated
+/// token came back. Revoking a family already gone succeeds.
+pub fn revoke_family(kv: &impl KeyValue, family: &str) -> Result<(), KvError> {
+    let key = family_key(family);
+    let Some((live, _)) = kv.get(&key)? else {
+        return Ok(());
+    };
+    let live = String::from_utf8(live)
+        .map_err(|_| KvError::Invalid(format!("stored value under `{key}` is not UTF-8")))?;
     kv.transact(
         vec![
-            Op::delete(refresh_key(old_token), Some(grant.etag.clone())),
-            refresh_op(&grant.user_id, new_token, now),
+            Op::delete(format!("refresh:{live}"), None),
+            Op::delete(key, None),
         ],
         vec![],
     )
@@ -255,81 +335,6 @@ pub fn rotate_refresh(
 /// Revokes `token`; revoking an unknown token succeeds.
 pub fn revoke_refresh(kv: &impl KeyValue, token: &str) -> Result<(), KvError> {
     kv.delete(&refresh_key(token), None)
-}
-
-/// The failed sign-in state of one email.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Lockout {
-    /// `Some(seconds until the window admits another attempt)` when it
-    /// already holds `MAX_FAILURES` failures.
-    pub retry_after: Option<u64>,
-    /// A failure record exists (a success should delete it).
-    pub has_record: bool,
-}
-
-pub fn lockout(kv: &impl KeyValue, email: &str, now: DateTime<Utc>) -> Result<Lockout, KvError> {
-    let (recent, etag) = recent_failures(kv, &failures_key(email), now)?;
-    let has_record = etag.is_some();
-    if recent.len() < MAX_FAILURES {
-        return Ok(Lockout {
-            retry_after: None,
-            has_record,
-        });
-    }
-    // Sliding window: the oldest of the last few failures leaving the
-    // window frees one attempt.
-    let frees_at = recent[recent.len() - MAX_FAILURES] + i64::from(FAILURE_WINDOW_SECONDS);
-    let seconds = u64::try_from(frees_at - now.timestamp())
-        .unwrap_or(0)
-        .max(1);
-    Ok(Lockout {
-        retry_after: Some(seconds),
-        has_record,
-    })
-}
-
-/// Counts a failed sign-in for `email`.
-pub fn record_failure(kv: &impl KeyValue, email: &str, now: DateTime<Utc>) -> Result<(), KvError> {
-    let key = failures_key(email);
-    retry_on_conflict(WRITE_ATTEMPTS, || {
-        let (mut at, etag) = recent_failures(kv, &key, now)?;
-        at.push(now.timestamp());
-        let excess = at.len().saturating_sub(MAX_FAILURES);
-        at.drain(..excess);
-        kv.set(
-            &key,
-            &to_json(&Failures { at }),
-            SetOptions {
-                // Guarded so concurrent failures are all counted.
-                precondition: Some(Precondition::unchanged(etag)),
-                // Every entry is at most this old once the newest is: the
-                // record dies exactly when it stops mattering.
-                ttl_seconds: Some(FAILURE_WINDOW_SECONDS),
-            },
-        )
-    })
-}
-
-/// Forgets the failures of `email` after a successful sign-in.
-pub fn clear_failures(kv: &impl KeyValue, email: &str) -> Result<(), KvError> {
-    kv.delete(&failures_key(email), None)
-}
-
-/// Failure times still inside the window, and the record's ETag.
-fn recent_failures(
-    kv: &impl KeyValue,
-    key: &str,
-    now: DateTime<Utc>,
-) -> Result<(Vec<i64>, Option<String>), KvError> {
-    let Some((bytes, etag)) = kv.get(key)? else {
-        return Ok((Vec::new(), None));
-    };
-    // An unreadable counter is treated as empty (and overwritten by the
-    // next failure) rather than locking the account out forever.
-    let failures: Failures = serde_json::from_slice(&bytes).unwrap_or_default();
-    let since = now.timestamp() - i64::from(FAILURE_WINDOW_SECONDS);
-    let recent = failures.at.into_iter().filter(|&t| t > since).collect();
-    Ok((recent, Some(etag)))
 }
 
 #[cfg(test)]
@@ -351,7 +356,11 @@ mod tests {
     #[test]
     fn keys_hold_no_email_or_token_and_use_a_safe_alphabet() {
         let email = "o'brien+x/y@example.com";
-        for key in [email_key(email), failures_key(email), refresh_key("tok")] {
+        for key in [
+            email_key(email),
+            super::super::throttle::email_key(email),
+            refresh_key("tok"),
+        ] {
             assert!(!key.contains("brien") && !key.contains("tok"), "{key}");
             assert!(
                 key.bytes()
@@ -374,7 +383,7 @@ mod tests {
         let err = create_account(&kv, &user("2", "a@b.co"), "t2", now).unwrap_err();
         assert!(matches!(err, KvError::Conflict(_)));
         assert_eq!(read_user(&kv, "2").unwrap(), None);
-        assert!(refresh_grant(&kv, "t2", now).unwrap().is_none());
+        assert!(!refresh_grant(&kv, "t2", now).unwrap().is_live());
         assert_eq!(user_by_email(&kv, "a@b.co").unwrap().unwrap().id, "1");
     }
 
@@ -405,14 +414,23 @@ mod tests {
         let kv = MemoryKv::new();
         let now = Utc::now();
         create_refresh(&kv, "u", "old", now).unwrap();
-        let first = refresh_grant(&kv, "old", now).unwrap().unwrap();
-        let second = refresh_grant(&kv, "old", now).unwrap().unwrap();
+        let live = || match refresh_grant(&kv, "old", now).unwrap() {
+            RefreshLookup::Live(grant) => grant,
+            other => panic!("not live: {other:?}"),
+        };
+        let (first, second) = (live(), live());
         rotate_refresh(&kv, "old", &first, "new-1", now).unwrap();
         let err = rotate_refresh(&kv, "old", &second, "new-2", now).unwrap_err();
         assert!(matches!(err, KvError::Conflict(_)));
-        assert!(refresh_grant(&kv, "old", now).unwrap().is_none());
-        assert!(refresh_grant(&kv, "new-1", now).unwrap().is_some());
-        assert!(refresh_grant(&kv, "new-2", now).unwrap().is_none());
+        assert!(matches!(
+            refresh_grant(&kv, "old", now).unwrap(),
+            RefreshLookup::Reused { .. }
+        ));
+        assert!(refresh_grant(&kv, "new-1", now).unwrap().is_live());
+        assert!(matches!(
+            refresh_grant(&kv, "new-2", now).unwrap(),
+            RefreshLookup::Invalid
+        ));
     }
 
     #[test]
@@ -424,48 +442,8 @@ mod tests {
         assert!(
             refresh_grant(&kv, "t", later - Duration::seconds(1))
                 .unwrap()
-                .is_some()
+                .is_live()
         );
-        assert!(refresh_grant(&kv, "t", later).unwrap().is_none());
-    }
-
-    fn locked_for(kv: &MemoryKv, email: &str, now: DateTime<Utc>) -> Result<Option<u64>, KvError> {
-        lockout(kv, email, now).map(|l| l.retry_after)
-    }
-
-    #[test]
-    fn failures_lock_after_five_and_free_as_the_window_slides() {
-        let kv = MemoryKv::new();
-        let t0 = Utc::now();
-        let at = |s: i64| t0 + Duration::seconds(s);
-        for i in 0..4 {
-            record_failure(&kv, "a@b.co", at(i * 60)).unwrap();
-            assert_eq!(locked_for(&kv, "a@b.co", at(i * 60)).unwrap(), None);
-        }
-        record_failure(&kv, "a@b.co", at(240)).unwrap();
-        // The first failure (t0) leaves the window at t0 + 900.
-        assert_eq!(locked_for(&kv, "a@b.co", at(300)).unwrap(), Some(600));
-        assert_eq!(locked_for(&kv, "a@b.co", at(899)).unwrap(), Some(1));
-        assert_eq!(locked_for(&kv, "a@b.co", at(900)).unwrap(), None);
-        // Other emails are unaffected; clearing unlocks.
-        assert_eq!(locked_for(&kv, "c@d.co", at(300)).unwrap(), None);
-        clear_failures(&kv, "a@b.co").unwrap();
-        assert_eq!(locked_for(&kv, "a@b.co", at(300)).unwrap(), None);
-        assert!(kv.keys_with_prefix("signin-failures:").is_empty());
-    }
-
-    #[test]
-    fn failure_records_keep_only_the_last_few_and_survive_corruption() {
-        let kv = MemoryKv::new();
-        let now = Utc::now();
-        kv.set(&failures_key("a@b.co"), b"garbage", SetOptions::default())
-            .unwrap();
-        assert_eq!(locked_for(&kv, "a@b.co", now).unwrap(), None);
-        for _ in 0..8 {
-            record_failure(&kv, "a@b.co", now).unwrap();
-        }
-        let (bytes, _) = kv.get(&failures_key("a@b.co")).unwrap().unwrap();
-        let stored: Failures = serde_json::from_slice(&bytes).unwrap();
-        assert_eq!(stored.at.len(), MAX_FAILURES);
+        assert!(!refresh_grant(&kv, "t", later).unwrap().is_live());
     }
 }

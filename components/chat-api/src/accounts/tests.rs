@@ -5,7 +5,8 @@ use serde_json::{Value, json};
 use todo_auth::{Keys, SIGNING_KEY_SECRET};
 use todo_domain::{MemoryKv, SetOptions, StaticSecrets};
 
-use super::repo::{self, FAILURE_WINDOW_SECONDS};
+use super::repo;
+use super::throttle::WINDOW_SECONDS as FAILURE_WINDOW_SECONDS;
 use super::*;
 
 const KEY: &str = "test-signing-key-with-at-least-32-bytes";
@@ -167,8 +168,9 @@ fn signup_signin_me_patch_refresh_signout() {
         let value = String::from_utf8_lossy(&value);
         assert!(!value.contains(PASSWORD) && !value.contains(session_refresh));
     }
-    // Only the sign-in session is left.
-    assert_eq!(kv.keys_with_prefix("refresh:").len(), 1);
+    // The sign-in session is left, and the rotated first token (kept to
+    // recognise its reuse).
+    assert_eq!(kv.keys_with_prefix("refresh:").len(), 2);
 }
 
 #[test]
@@ -448,8 +450,50 @@ fn refresh_refuses_unknown_expired_and_raced_tokens() {
         "/api/auth/refresh",
         json!({"refresh_token": token}),
     ));
-    // The original, the stale one and the racer's new token.
-    assert_eq!(kv.keys_with_prefix("refresh:").len(), 2);
+    // The original (kept, marked rotated), the stale one and the racer's
+    // new token.
+    assert_eq!(kv.keys_with_prefix("refresh:").len(), 3);
+}
+
+#[test]
+fn reusing_a_rotated_refresh_token_ends_its_session_and_no_other() {
+    let kv = MemoryKv::new();
+    let created = signup(&kv, "sam@example.com");
+    let stolen = created["refresh_token"].as_str().unwrap().to_owned();
+    let other = signin(&kv, "sam@example.com", PASSWORD)
+        .json_body()
+        .unwrap();
+    let refresh = |token: &str| post(&kv, "/api/auth/refresh", json!({"refresh_token": token}));
+
+    // The owner refreshes twice; then the stolen first token comes back.
+    let second = refresh(&stolen).json_body().unwrap()["refresh_token"].clone();
+    let third = refresh(second.as_str().unwrap());
+    assert_eq!(third.status, 200);
+    let third = third.json_body().unwrap()["refresh_token"].clone();
+    assert_401_with_challenge(&refresh(&stolen));
+    // The whole session is over: its live token no longer works...
+    assert_401_with_challenge(&refresh(third.as_str().unwrap()));
+    // ... while another sign-in of the same user is untouched.
+    let other = refresh(other["refresh_token"].as_str().unwrap());
+    assert_eq!(other.status, 200, "{:?}", other.json_body());
+}
+
+#[test]
+fn a_refresh_token_stored_before_sessions_had_families_still_rotates() {
+    let kv = MemoryKv::new();
+    let created = signup(&kv, "old@example.com");
+    let id = created["user"]["id"].as_str().unwrap().to_owned();
+    let old =
+        serde_json::to_vec(&json!({"user_id": id, "expires_at": "2999-01-01T00:00:00Z"})).unwrap();
+    kv.set(&repo::refresh_key("legacy"), &old, SetOptions::default())
+        .unwrap();
+    let refresh = |token: &str| post(&kv, "/api/auth/refresh", json!({"refresh_token": token}));
+    let next = refresh("legacy");
+    assert_eq!(next.status, 200, "{:?}", next.json_body());
+    let next = next.json_body().unwrap()["refresh_token"].clone();
+    // Reused, it ends the chain it started.
+    assert_401_with_challenge(&refresh("legacy"));
+    assert_401_with_challenge(&refresh(next.as_str().unwrap()));
 }
 
 #[test]

@@ -14,9 +14,11 @@ use http_body_util::Full;
 use serde_json::json;
 use tracing::Instrument as _;
 
+mod client;
 mod invocation;
 mod turns;
 
+pub use client::{CLIENT_ADDR_HEADER, ClientAddress};
 pub use invocation::{CALLER_APP_HEADER, Invocation, SidecarAuth, token_ok};
 pub use turns::{Turn, Turns};
 
@@ -33,6 +35,8 @@ pub struct Front {
     pub sockets: Arc<Sockets>,
     /// The routes' fair shares (`max_concurrent`).
     pub turns: Turns,
+    /// Where the address components see as the client's comes from.
+    pub client_address: ClientAddress,
 }
 
 impl Front {
@@ -49,6 +53,14 @@ impl Front {
             max_body_bytes,
             invocation,
             sockets,
+            client_address: ClientAddress::Socket,
+        }
+    }
+
+    pub fn with_client_address(self, client_address: ClientAddress) -> Self {
+        Front {
+            client_address,
+            ..self
         }
     }
 }
@@ -115,6 +127,7 @@ async fn dispatch(State(front): State<Arc<Front>>, req: Request) -> Response {
     if invoked.is_none() {
         parts.headers.remove(CALLER_APP_HEADER);
     }
+    front.client_address.stamp(&mut parts);
     let body = match axum::body::to_bytes(body, front.max_body_bytes).await {
         Ok(b) => b,
         Err(_) => {

@@ -127,9 +127,11 @@ const REFRESH_LOCK = "todo.session.refresh";
 
 /** Runs `f` holding the origin-wide refresh lock (Web Locks; without them,
  * in an insecure context, `f` runs alone in this tab only). */
-function acrossTabs<T>(f: () => Promise<T>): Promise<T> {
+async function acrossTabs<T>(f: () => Promise<T>): Promise<T> {
   const locks = typeof navigator === "undefined" ? undefined : navigator.locks;
-  return locks ? locks.request(REFRESH_LOCK, f) : f();
+  if (!locks) return f();
+  // The lock is held until the promise `f` returns settles.
+  return await locks.request(REFRESH_LOCK, f);
 }
 
 async function doRefresh(used: StoredSession | null): Promise<StoredSession | null> {

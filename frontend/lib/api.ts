@@ -149,6 +149,14 @@ async function doRefresh(used: StoredSession | null): Promise<StoredSession | nu
     throw new ApiError(0, { code: "network", message: "The server cannot be reached." });
   }
   if (res.ok) return storeSession((await res.json()) as Session);
+  if (res.status === 409) {
+    // Another tab renewed it a moment ago and its newer session has not
+    // reached this tab's storage yet: wait for it, then use it.
+    const newer = await newerSession(current.refreshToken);
+    if (newer) return newer;
+    expireSession();
+    return null;
+  }
   const again = readSession();
   if (again && again.refreshToken !== current.refreshToken) return again;
   if (res.status === 401 || res.status === 400) {
@@ -156,6 +164,17 @@ async function doRefresh(used: StoredSession | null): Promise<StoredSession | nu
     return null;
   }
   return parse<never>(res);
+}
+
+/** The stored session once it holds another refresh token than `spent`,
+ * or null if none arrives within a few seconds. */
+async function newerSession(spent: string): Promise<StoredSession | null> {
+  for (let i = 0; i < 50; i++) {
+    const s = readSession();
+    if (s && s.refreshToken !== spent) return s;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return null;
 }
 
 function expireSession() {

@@ -101,6 +101,8 @@ export interface AuditEntry {
 export interface Verification {
   ok: boolean;
   length: number;
+  /** Entries recomputed by this call (those since the last verification). */
+  checked: number;
   broken_at?: number;
   reason?: string;
 }

@@ -64,6 +64,27 @@ describe("api", () => {
     expect(takeExpired()).toBe(false);
   });
 
+  it("after a 409 (another tab just renewed), uses the session that tab stores", async () => {
+    storeSession(session("A1", "R1"));
+    const seen: string[] = [];
+    vi.stubGlobal(
+      "fetch",
+      vi.fn(async (path: string, init: RequestInit) => {
+        if (path === "/api/auth/refresh") {
+          // The other tab's renewal reaches this tab's storage a moment later.
+          setTimeout(() => storeSession(session("A2", "R2")), 150);
+          return json(409, { error: { code: "conflict", message: "just renewed" } });
+        }
+        const auth = (init.headers as Record<string, string>).Authorization;
+        seen.push(auth);
+        return auth === "Bearer A2" ? json(200, { n: 2 }) : json(401, { error: { code: "unauthorized", message: "expired" } });
+      }),
+    );
+    await expect(api("GET", "/api/tasks")).resolves.toEqual({ n: 2 });
+    expect(readSession()?.refreshToken).toBe("R2");
+    expect(seen).toEqual(["Bearer A1", "Bearer A2"]);
+  });
+
   it("turns a refusal into an ApiError naming the field", async () => {
     storeSession(session("A1", "R1"));
     vi.stubGlobal(

@@ -23,6 +23,7 @@ pub mod realtime;
 pub mod receiver;
 pub mod schemathesis;
 pub mod stack;
+pub mod tamper;
 
 /// The workspace root (this crate lives in `<root>/tests`).
 pub fn workspace_root() -> PathBuf {

@@ -34,6 +34,10 @@ pub trait Stack: Send {
     fn redeliver(&mut self, _topic: &str, _event: &serde_json::Value) -> Result<bool> {
         Ok(false)
     }
+    /// Rewrites component `ns`'s stored values of `keys` directly in the
+    /// store, behind every component's back (see [`crate::tamper`]).
+    fn rewrite_state(&mut self, ns: &str, keys: &[String], edit: crate::tamper::Edit)
+    -> Result<()>;
 }
 
 /// `todo-host up` with the application's own spin.toml.
@@ -68,6 +72,18 @@ impl Stack for InProcess {
 
     fn name(&self) -> &'static str {
         "in-process"
+    }
+
+    /// Stops the host, edits its data file, starts it again.
+    fn rewrite_state(
+        &mut self,
+        ns: &str,
+        keys: &[String],
+        edit: crate::tamper::Edit,
+    ) -> Result<()> {
+        self.host.kill9();
+        crate::tamper::rewrite_embedded(&self.scratch.path("data"), ns, keys, edit)?;
+        self.host.restart()
     }
 
     /// Stops the host, appends the event to its log with `todo-host

@@ -466,3 +466,39 @@ async fn killing_the_websocket_host_loses_nothing_and_leaves_no_ghosts() {
         stack.revive_websocket(0).unwrap();
     }
 }
+
+/// One user opening sockets without end: the 33rd live connection is
+/// refused with 429 (tabs and devices together, across replicas), another
+/// user still connects, and closing one makes room again.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_user_cannot_hold_more_than_32_live_connections() {
+    const LIMIT: usize = 32;
+    for stack in stacks_with_env(&ENV) {
+        let stack = &*stack;
+        let name = stack.name();
+        let alice = sign_up(stack).await;
+        let mut open = Vec::new();
+        for i in 0..LIMIT {
+            let url = stack.ws_url(i, "/ws");
+            let client = Client::connect(&url, Auth::Bearer(&alice.access_token)).await;
+            open.push(client.unwrap_or_else(|s| panic!("[{name}] connection {i} refused: {s}")));
+        }
+        let url = stack.ws_url(0, "/ws");
+        let extra = Client::connect(&url, Auth::Bearer(&alice.access_token)).await;
+        assert_eq!(extra.err(), Some(429), "[{name}] connection {}", LIMIT + 1);
+        let bob = sign_up(stack).await;
+        assert!(
+            Client::connect(&url, Auth::Bearer(&bob.access_token))
+                .await
+                .is_ok(),
+            "[{name}] another user is not limited by alice's sockets"
+        );
+        drop(open.pop());
+        eventually(&format!("[{name}] room after a close"), WAIT, || async {
+            Client::connect(&url, Auth::Bearer(&alice.access_token))
+                .await
+                .ok()
+        })
+        .await;
+    }
+}

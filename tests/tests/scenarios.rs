@@ -182,3 +182,79 @@ async fn a_crash_between_requests_loses_and_duplicates_nothing() {
         assert_eq!(verify.body["length"], ids.len(), "{}", verify.body);
     }
 }
+
+/// Someone who can write the store but does not hold the audit chain key
+/// rewrites a task's title in entry 2, then re-hashes entries 2 and 3 and
+/// the head the way an unkeyed chain would be hashed (SHA-256 over the same
+/// canonical bytes): `/verify` finds the forgery at entry 2.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_chain_rehashed_in_the_store_without_the_key_fails_where_forged() {
+    use audit::chain::{Entry, Head};
+    use audit::store::Chain;
+    use sha2::{Digest, Sha256};
+
+    fn unkeyed_hash(entry: &Entry) -> String {
+        let mut hasher = Sha256::new();
+        hasher.update(entry.prev_hash.as_bytes());
+        hasher.update(entry.canonical_bytes());
+        hex::encode(hasher.finalize())
+    }
+
+    fn forge(values: Vec<Option<Vec<u8>>>) -> Vec<Vec<u8>> {
+        let parse = |v: &Option<Vec<u8>>| v.as_deref().expect("the key is stored").to_vec();
+        let mut second: Entry = serde_json::from_slice(&parse(&values[0])).unwrap();
+        let mut third: Entry = serde_json::from_slice(&parse(&values[1])).unwrap();
+        let mut head: Head = serde_json::from_slice(&parse(&values[2])).unwrap();
+        second.event["data"]["title"] = json!("forged");
+        second.hash = unkeyed_hash(&second);
+        third.prev_hash = second.hash.clone();
+        third.hash = unkeyed_hash(&third);
+        head.hash = third.hash.clone();
+        [
+            serde_json::to_vec(&second),
+            serde_json::to_vec(&third),
+            serde_json::to_vec(&head),
+        ]
+        .into_iter()
+        .map(Result::unwrap)
+        .collect()
+    }
+
+    for mut stack in stacks() {
+        let name = stack.name();
+        let session = sign_up(stack.as_ref()).await;
+        {
+            let api = Api::new(stack.as_ref(), session.clone());
+            for i in 0..3 {
+                api.create(&json!({"title": format!("audited {i}")})).await;
+            }
+            let verified = eventually(&format!("[{name}] three audit entries"), WAIT, || async {
+                let v = api.get("/api/audit/verify").await.body;
+                (v["length"] == 3).then_some(v)
+            })
+            .await;
+            assert_eq!(verified["ok"], true, "[{name}] {verified}");
+        }
+        let chain = Chain(session.user_id());
+        let keys = [chain.entry_key(2), chain.entry_key(3), chain.head_key()];
+        stack
+            .rewrite_state("audit", &keys, &mut forge)
+            .expect("the store is rewritten");
+
+        let api = Api::new(stack.as_ref(), session.clone());
+        // The forgery is in place: the trail now shows the forged title.
+        let page = api.get("/api/audit").await.body;
+        assert_eq!(
+            page["entries"][1]["event"]["data"]["title"], "forged",
+            "[{name}] {page}"
+        );
+        let v = api.get("/api/audit/verify").await;
+        assert_eq!(v.status, 200, "[{name}] {}", v.body);
+        assert_eq!(
+            (v.body["ok"].clone(), v.body["broken_at"].clone()),
+            (json!(false), json!(2)),
+            "[{name}] {}",
+            v.body
+        );
+    }
+}

@@ -3,8 +3,10 @@
 
 use todo_domain::{ApiError, KeyValue, Request, Response, Secrets};
 
-use crate::query::{Query, page, verify};
+use crate::keys::Keyring;
+use crate::query::{Query, page};
 use crate::store::Chain;
+use crate::verify::verify;
 
 pub fn handle(kv: &impl KeyValue, secrets: &impl Secrets, req: &Request) -> Response {
     route(kv, secrets, req).unwrap_or_else(todo_auth::error_response)
@@ -24,7 +26,10 @@ fn route(kv: &impl KeyValue, secrets: &impl Secrets, req: &Request) -> Result<Re
             Ok(Response::json(200, &page))
         }
         ("/api/audit/verify", "GET") => {
-            let verification = verify(kv, chain).map_err(ApiError::from)?;
+            // A missing key is the server's misconfiguration: 503.
+            let keys = Keyring::load(secrets).map_err(|e| ApiError::unavailable(e.to_string()))?;
+            let full = full_param(&req.query_pairs())?;
+            let verification = verify(kv, chain, keys, full).map_err(ApiError::from)?;
             Ok(Response::json(200, &verification))
         }
         ("/api/audit" | "/api/audit/verify", method) => {
@@ -32,6 +37,28 @@ fn route(kv: &impl KeyValue, secrets: &impl Secrets, req: &Request) -> Result<Re
         }
         _ => Err(ApiError::not_found(format!("no route for {}", req.path))),
     }
+}
+
+/// `/verify`'s one parameter: `full=true` re-checks from the first entry
+/// rather than from the last verification's checkpoint.
+fn full_param(pairs: &[(String, String)]) -> Result<bool, ApiError> {
+    let mut full = false;
+    for (name, value) in pairs {
+        match (name.as_str(), value.as_str()) {
+            ("full", "true") => full = true,
+            ("full", "false") => full = false,
+            ("full", _) => {
+                return Err(ApiError::bad_request("full", "full must be true or false"));
+            }
+            (other, _) => {
+                return Err(ApiError::bad_request(
+                    other,
+                    format!("unknown query parameter `{other}`"),
+                ));
+            }
+        }
+    }
+    Ok(full)
 }
 
 #[cfg(test)]
@@ -47,7 +74,7 @@ mod tests {
     const KEY: &str = "test-signing-key-of-at-least-32-bytes!";
 
     fn secrets() -> StaticSecrets {
-        StaticSecrets::default().with(SIGNING_KEY_SECRET, KEY)
+        crate::keys::test_secrets().with(SIGNING_KEY_SECRET, KEY)
     }
 
     fn call(kv: &MemoryKv, user: &str, method: &str, path: &str) -> Response {
@@ -74,7 +101,7 @@ mod tests {
         ] {
             let event = origin.event(ty).subject(subject).build();
             ids.push(event.id.clone());
-            record(&kv, TASK_EVENTS, &event).unwrap();
+            record(&kv, &secrets(), TASK_EVENTS, &event).unwrap();
         }
         (kv, ids)
     }
@@ -134,7 +161,7 @@ mod tests {
         let (kv, _) = seeded();
         assert_eq!(
             get(&kv, "/api/audit/verify").json_body().unwrap(),
-            json!({"ok": true, "length": 3})
+            json!({"ok": true, "length": 3, "checked": 3})
         );
 
         let key = Chain("u").entry_key(2);
@@ -142,10 +169,17 @@ mod tests {
         let forged = String::from_utf8(bytes).unwrap().replace("t2", "t9");
         kv.set(&key, forged.as_bytes(), SetOptions::default())
             .unwrap();
-        let body = get(&kv, "/api/audit/verify").json_body().unwrap();
+        // Entry 2 was verified already: only a full check sees the edit.
+        let body = get(&kv, "/api/audit/verify?full=true").json_body().unwrap();
         assert_eq!(body["ok"], false);
         assert_eq!(body["length"], 3);
         assert_eq!(body["broken_at"], 2);
+        for bad in ["full=yes", "fulll=true"] {
+            let resp = get(&kv, &format!("/api/audit/verify?{bad}"));
+            assert_eq!(resp.status, 400, "{bad}");
+            let field = bad.split('=').next().unwrap();
+            assert_eq!(resp.json_body().unwrap()["error"]["field"], field);
+        }
     }
 
     #[test]
@@ -172,7 +206,7 @@ mod tests {
             .event(event_type::TASK_CREATED)
             .subject("t1")
             .build();
-        record(&kv, TASK_EVENTS, &other).unwrap();
+        record(&kv, &secrets(), TASK_EVENTS, &other).unwrap();
         let body = call(&kv, "v", "GET", "/api/audit").json_body().unwrap();
         assert_eq!(body["entries"].as_array().unwrap().len(), 1);
         assert_eq!(body["entries"][0]["event"]["id"], json!(other.id));
@@ -188,7 +222,7 @@ mod tests {
             call(&kv, "v", "GET", "/api/audit/verify")
                 .json_body()
                 .unwrap(),
-            json!({"ok": true, "length": 1})
+            json!({"ok": true, "length": 1, "checked": 1})
         );
     }
 
@@ -209,5 +243,21 @@ mod tests {
         );
         kv.fail_next(KvError::Unavailable("down".into()));
         assert_eq!(get(&kv, "/api/audit/verify").status, 503);
+        // Without the chain key nothing can be verified: the server says
+        // what is missing, never a chain "ok".
+        let no_key = StaticSecrets::default().with(SIGNING_KEY_SECRET, KEY);
+        let (token, _) = Keys::from_secret(KEY)
+            .unwrap()
+            .issue_access("u", chrono::Utc::now());
+        let req = Request::new("GET", "/api/audit/verify")
+            .with_header("authorization", &format!("Bearer {token}"));
+        let resp = handle(&kv, &no_key, &req);
+        assert_eq!(resp.status, 503);
+        assert!(
+            resp.json_body().unwrap()["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("audit-chain-key")
+        );
     }
 }

@@ -11,7 +11,12 @@ struct Component;
 impl event_handler::Guest for Component {
     fn handle(topic: String, event: CloudEvent) -> Result<(), HandlerError> {
         let event = todo_sdk::types::event_from_wit(event);
-        let outcome = crate::ingest::record(&todo_sdk::state::WitState, &topic, &event);
+        let outcome = crate::ingest::record(
+            &todo_sdk::state::WitState,
+            &todo_sdk::secrets::WitSecrets,
+            &topic,
+            &event,
+        );
         todo_sdk::events::to_wit(outcome.map(drop))
     }
 }

@@ -2,9 +2,10 @@
 
 use todo_domain::event::now_rfc3339;
 use todo_domain::kv::retry_on_conflict;
-use todo_domain::{CloudEvent, HandlerError, KeyValue, KvError, Op, Precondition};
+use todo_domain::{CloudEvent, HandlerError, KeyValue, KvError, Op, Precondition, Secrets};
 
 use crate::chain::Entry;
+use crate::keys::Keyring;
 use crate::store::{Chain, SYSTEM_CHAIN, id_key, read_head, read_task_index};
 
 /// Appends tried in-process before handing the event back for redelivery:
@@ -31,8 +32,14 @@ pub enum Recorded {
 /// event cannot both append it: the loser re-reads and tries again (finding
 /// the new head, or the event already recorded), and after
 /// `APPEND_ATTEMPTS` asks for redelivery.
+///
+/// The entry is keyed with the current audit chain key, read from
+/// `secrets` for each event (a rotation applies at once). Without a usable
+/// key nothing is written and the event waits for redelivery: an unkeyed
+/// entry would be one anybody could forge.
 pub fn record(
     kv: &impl KeyValue,
+    secrets: &impl Secrets,
     topic: &str,
     event: &CloudEvent,
 ) -> Result<Recorded, HandlerError> {
@@ -46,6 +53,8 @@ pub fn record(
         .to_json_value()
         .map_err(|e| HandlerError::Drop(format!("unserializable event: {e}")))?;
     let chain = chain_of(event)?;
+    let keys = Keyring::load(secrets).map_err(|e| HandlerError::Retry(e.to_string()))?;
+    let key = keys.current();
     let received_at = now_rfc3339();
 
     let outcome = retry_on_conflict(APPEND_ATTEMPTS, || {
@@ -53,7 +62,7 @@ pub fn record(
             return Ok(Recorded::Duplicate(seq));
         }
         let (head, head_etag) = read_head(kv, chain)?;
-        let entry = Entry::next(&head, topic, event_json.clone(), received_at.clone());
+        let entry = Entry::next(&head, topic, event_json.clone(), received_at.clone(), key);
         let seq = entry.seq;
         let mut ops = vec![
             Op::set(chain.entry_key(seq), to_json(&entry), None),
@@ -117,6 +126,7 @@ fn to_json(value: &impl serde::Serialize) -> Vec<u8> {
 mod tests {
     use super::*;
     use crate::chain::{GENESIS_HASH, Head};
+    use crate::keys::test_secrets;
     use crate::store::read_entries;
     use todo_domain::EventOrigin;
     use todo_domain::topics::{TASK_EVENTS, event_type};
@@ -139,7 +149,10 @@ mod tests {
     fn appends_the_full_event_and_moves_the_head() {
         let kv = MemoryKv::new();
         let e = event("t1");
-        assert_eq!(record(&kv, TASK_EVENTS, &e), Ok(Recorded::Appended(1)));
+        assert_eq!(
+            record(&kv, &test_secrets(), TASK_EVENTS, &e),
+            Ok(Recorded::Appended(1))
+        );
 
         let (_, entry) = read_entries(&kv, Chain("u"), 1, 1).unwrap().remove(0);
         let entry = entry.unwrap().unwrap();
@@ -156,12 +169,15 @@ mod tests {
     fn redelivery_of_the_same_id_has_no_effect() {
         let kv = MemoryKv::new();
         let e = event("t1");
-        record(&kv, TASK_EVENTS, &e).unwrap();
-        record(&kv, TASK_EVENTS, &event("t2")).unwrap();
+        record(&kv, &test_secrets(), TASK_EVENTS, &e).unwrap();
+        record(&kv, &test_secrets(), TASK_EVENTS, &event("t2")).unwrap();
         let before = head(&kv);
         let writes = kv.transactions();
 
-        assert_eq!(record(&kv, TASK_EVENTS, &e), Ok(Recorded::Duplicate(1)));
+        assert_eq!(
+            record(&kv, &test_secrets(), TASK_EVENTS, &e),
+            Ok(Recorded::Duplicate(1))
+        );
         assert_eq!(head(&kv), before);
         assert_eq!(kv.transactions(), writes);
         assert_eq!(kv.keys_with_prefix("audit:u:entry:").len(), 2);
@@ -173,11 +189,11 @@ mod tests {
         let mut e = event("t1");
         e.id.clear();
         assert!(matches!(
-            record(&kv, TASK_EVENTS, &e),
+            record(&kv, &test_secrets(), TASK_EVENTS, &e),
             Err(HandlerError::Drop(m)) if m.contains("id")
         ));
         assert!(matches!(
-            record(&kv, "", &event("t2")),
+            record(&kv, &test_secrets(), "", &event("t2")),
             Err(HandlerError::Drop(_))
         ));
         assert!(kv.keys_with_prefix("").is_empty());
@@ -186,16 +202,16 @@ mod tests {
     #[test]
     fn a_concurrent_append_is_retried_without_forking() {
         let kv = MemoryKv::new();
-        record(&kv, TASK_EVENTS, &event("first")).unwrap();
+        record(&kv, &test_secrets(), TASK_EVENTS, &event("first")).unwrap();
         // Another handler appends between our head read and our commit.
         kv.before_next_transact(|kv| {
             assert_eq!(
-                record(kv, TASK_EVENTS, &event("racer")),
+                record(kv, &test_secrets(), TASK_EVENTS, &event("racer")),
                 Ok(Recorded::Appended(2))
             );
         });
         assert_eq!(
-            record(&kv, TASK_EVENTS, &event("ours")),
+            record(&kv, &test_secrets(), TASK_EVENTS, &event("ours")),
             Ok(Recorded::Appended(3))
         );
         assert_eq!(subjects(&kv, 3), ["first", "racer", "ours"]);
@@ -221,32 +237,47 @@ mod tests {
         // the (missing) head and our commit.
         kv.before_next_transact(|kv| {
             assert_eq!(
-                record(kv, TASK_EVENTS, &event("racer")),
+                record(kv, &test_secrets(), TASK_EVENTS, &event("racer")),
                 Ok(Recorded::Appended(1))
             );
         });
         assert_eq!(
-            record(&kv, TASK_EVENTS, &event("ours")),
+            record(&kv, &test_secrets(), TASK_EVENTS, &event("ours")),
             Ok(Recorded::Appended(2))
         );
         assert_eq!(subjects(&kv, 2), ["racer", "ours"]);
         assert_eq!(head(&kv).seq, 2);
         assert_eq!(kv.transactions(), 2);
-        assert!(crate::query::verify(&kv, Chain("u")).unwrap().ok);
+        assert!(
+            crate::verify::verify(
+                &kv,
+                Chain("u"),
+                Keyring::load(&test_secrets()).unwrap(),
+                true
+            )
+            .unwrap()
+            .ok
+        );
     }
 
     #[test]
     fn a_racing_duplicate_delivery_is_recorded_once() {
         let kv = MemoryKv::new();
-        record(&kv, TASK_EVENTS, &event("first")).unwrap();
+        record(&kv, &test_secrets(), TASK_EVENTS, &event("first")).unwrap();
         let e = event("twice");
         // The same event, delivered twice at once: the other delivery
         // commits between our dedupe check and our commit.
         let other = e.clone();
         kv.before_next_transact(move |kv| {
-            assert_eq!(record(kv, TASK_EVENTS, &other), Ok(Recorded::Appended(2)));
+            assert_eq!(
+                record(kv, &test_secrets(), TASK_EVENTS, &other),
+                Ok(Recorded::Appended(2))
+            );
         });
-        assert_eq!(record(&kv, TASK_EVENTS, &e), Ok(Recorded::Duplicate(2)));
+        assert_eq!(
+            record(&kv, &test_secrets(), TASK_EVENTS, &e),
+            Ok(Recorded::Duplicate(2))
+        );
         assert_eq!(head(&kv).seq, 2);
         assert_eq!(kv.keys_with_prefix("audit:u:entry:").len(), 2);
     }
@@ -254,7 +285,7 @@ mod tests {
     #[test]
     fn the_dedupe_key_alone_stops_a_second_append() {
         let kv = MemoryKv::new();
-        record(&kv, TASK_EVENTS, &event("first")).unwrap();
+        record(&kv, &test_secrets(), TASK_EVENTS, &event("first")).unwrap();
         let e = event("twice");
         // Only the dedupe key appears concurrently (the head is untouched),
         // so nothing but its absence precondition can catch the duplicate.
@@ -262,7 +293,10 @@ mod tests {
         kv.before_next_transact(move |kv| {
             kv.set(&key, b"1", SetOptions::default()).unwrap();
         });
-        assert_eq!(record(&kv, TASK_EVENTS, &e), Ok(Recorded::Duplicate(1)));
+        assert_eq!(
+            record(&kv, &test_secrets(), TASK_EVENTS, &e),
+            Ok(Recorded::Duplicate(1))
+        );
         assert_eq!(head(&kv).seq, 1);
         assert_eq!(kv.keys_with_prefix("audit:u:entry:").len(), 1);
     }
@@ -270,7 +304,7 @@ mod tests {
     #[test]
     fn persistent_contention_asks_for_redelivery() {
         let kv = MemoryKv::new();
-        record(&kv, TASK_EVENTS, &event("first")).unwrap();
+        record(&kv, &test_secrets(), TASK_EVENTS, &event("first")).unwrap();
         for _ in 0..APPEND_ATTEMPTS {
             // Rewriting the head changes its ETag, as a racing append would.
             kv.before_next_transact(|kv| {
@@ -281,12 +315,32 @@ mod tests {
         }
         let ours = event("ours");
         assert!(matches!(
-            record(&kv, TASK_EVENTS, &ours),
+            record(&kv, &test_secrets(), TASK_EVENTS, &ours),
             Err(HandlerError::Retry(_))
         ));
         assert!(kv.get(&id_key(&ours.id)).unwrap().is_none());
         // The redelivery then succeeds.
-        assert_eq!(record(&kv, TASK_EVENTS, &ours), Ok(Recorded::Appended(2)));
+        assert_eq!(
+            record(&kv, &test_secrets(), TASK_EVENTS, &ours),
+            Ok(Recorded::Appended(2))
+        );
+    }
+
+    #[test]
+    fn without_a_chain_key_nothing_is_written_and_the_event_waits() {
+        let kv = MemoryKv::new();
+        let e = event("t");
+        let outcome = record(&kv, &todo_domain::StaticSecrets::default(), TASK_EVENTS, &e);
+        assert!(
+            matches!(&outcome, Err(HandlerError::Retry(m)) if m.contains("audit-chain-key")),
+            "{outcome:?}"
+        );
+        assert!(kv.keys_with_prefix("").is_empty());
+        // Once the key is configured, the redelivery is recorded.
+        assert_eq!(
+            record(&kv, &test_secrets(), TASK_EVENTS, &e),
+            Ok(Recorded::Appended(1))
+        );
     }
 
     #[test]
@@ -294,7 +348,7 @@ mod tests {
         let kv = MemoryKv::new();
         kv.fail_next(KvError::Unavailable("down".into()));
         assert!(matches!(
-            record(&kv, TASK_EVENTS, &event("t")),
+            record(&kv, &test_secrets(), TASK_EVENTS, &event("t")),
             Err(HandlerError::Retry(m)) if m.contains("down")
         ));
     }

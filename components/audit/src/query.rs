@@ -1,10 +1,10 @@
-//! Reading the chain: filtered pages of entries, and full verification.
+//! Reading the chain: filtered pages of entries.
 
 use serde::Serialize;
 use todo_domain::http::bounded_param;
 use todo_domain::{ApiError, KeyValue, KvError};
 
-use crate::chain::{Entry, Verifier};
+use crate::chain::Entry;
 use crate::store::{BULK_CHUNK, Chain, read_entries, read_head, read_seqs, read_task_index};
 
 pub const DEFAULT_LIMIT: usize = 100;
@@ -156,59 +156,14 @@ fn task_page(
     })
 }
 
-/// Result of `GET /api/audit/verify`.
-#[derive(Debug, PartialEq, Eq, Serialize)]
-pub struct Verification {
-    pub ok: bool,
-    /// Entries in the chain (the head's seq).
-    pub length: u64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub broken_at: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
-}
-
-/// Recomputes the whole chain and reports the first broken seq.
-pub fn verify(kv: &impl KeyValue, chain: Chain) -> Result<Verification, KvError> {
-    let (head, _) = read_head(kv, chain)?;
-    let mut verifier = Verifier::default();
-    let mut from = 1;
-    let result = loop {
-        if from > head.seq {
-            break verifier.finish(&head);
-        }
-        let to = head.seq.min(from + BULK_CHUNK - 1);
-        let checked = read_entries(kv, chain, from, to)?
-            .into_iter()
-            .try_for_each(|(seq, entry)| verifier.check(seq, entry));
-        if checked.is_err() {
-            break checked;
-        }
-        from = to + 1;
-    };
-    Ok(match result {
-        Ok(()) => Verification {
-            ok: true,
-            length: head.seq,
-            broken_at: None,
-            reason: None,
-        },
-        Err(broken) => Verification {
-            ok: false,
-            length: head.seq,
-            broken_at: Some(broken.seq),
-            reason: Some(broken.reason),
-        },
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::ingest::record;
+    use crate::keys::test_secrets;
 
     use todo_domain::topics::{REMINDER_EVENTS, TASK_EVENTS, event_type};
-    use todo_domain::{EventOrigin, MemoryKv, SetOptions};
+    use todo_domain::{EventOrigin, MemoryKv};
 
     /// Records `n` events alternating between two subjects and two types.
     fn log(n: usize) -> MemoryKv {
@@ -222,7 +177,7 @@ mod tests {
             };
             let subject = if i % 3 == 0 { "a" } else { "b" };
             let event = origin.event(ty).subject(subject).build();
-            record(&kv, topic, &event).unwrap();
+            record(&kv, &test_secrets(), topic, &event).unwrap();
         }
         kv
     }
@@ -300,52 +255,5 @@ mod tests {
         let q = Query::parse(&pairs("after=90&limit=500")).unwrap();
         let p = page(&kv, Chain("u"), &q).unwrap();
         assert_eq!(seqs(&p), (91..=250).collect::<Vec<_>>());
-    }
-
-    #[test]
-    fn verify_accepts_an_intact_chain() {
-        assert_eq!(
-            verify(&MemoryKv::new(), Chain("u")).unwrap(),
-            Verification {
-                ok: true,
-                length: 0,
-                broken_at: None,
-                reason: None
-            }
-        );
-        let v = verify(&log(205), Chain("u")).unwrap();
-        assert!(v.ok, "{v:?}");
-        assert_eq!(v.length, 205);
-    }
-
-    #[test]
-    fn verify_finds_the_first_tampered_entry() {
-        let kv = log(150);
-        let key = Chain("u").entry_key(120);
-        let (bytes, _) = kv.get(&key).unwrap().unwrap();
-        let mut entry: Entry = serde_json::from_slice(&bytes).unwrap();
-        entry.event["subject"] = "forged".into();
-        kv.set(
-            &key,
-            &serde_json::to_vec(&entry).unwrap(),
-            SetOptions::default(),
-        )
-        .unwrap();
-
-        let v = verify(&kv, Chain("u")).unwrap();
-        assert!(!v.ok);
-        assert_eq!((v.length, v.broken_at), (150, Some(120)));
-        assert!(v.reason.unwrap().contains("hash"));
-    }
-
-    #[test]
-    fn verify_reports_deleted_and_garbled_entries() {
-        let kv = log(5);
-        kv.delete(&Chain("u").entry_key(4), None).unwrap();
-        kv.set(&Chain("u").entry_key(2), b"{", SetOptions::default())
-            .unwrap();
-        let v = verify(&kv, Chain("u")).unwrap();
-        assert_eq!(v.broken_at, Some(2));
-        assert!(v.reason.unwrap().contains("unreadable"));
     }
 }

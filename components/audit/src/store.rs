@@ -9,6 +9,8 @@
 //! - `audit:<user>:task:<task id>` = the seqs of that task's entries (every
 //!   topic), written with the entry, so a task's history is one read.
 //! - `audit:id:<event id>` = seq, for deduplication; created only if absent.
+//! - `audit:<user>:verified` = the checkpoint of the last successful
+//!   verification (`crate::verify`), keyed like the entries.
 
 use todo_domain::{KeyValue, KvError, Versioned};
 
@@ -30,6 +32,11 @@ impl Chain<'_> {
 
     pub fn entry_key(&self, seq: u64) -> String {
         format!("audit:{}:entry:{seq:020}", self.0)
+    }
+
+    /// Where the last successful verification left its checkpoint.
+    pub fn checkpoint_key(&self) -> String {
+        format!("audit:{}:verified", self.0)
     }
 
     pub fn task_key(&self, task_id: &str) -> String {

@@ -217,3 +217,54 @@ fn the_openapi_document_is_served_and_names_every_route() {
         assert!(doc["paths"].get(path).is_some(), "{path} is not documented");
     }
 }
+
+#[test]
+fn a_user_at_the_task_limit_gets_a_422_and_nothing_changes() {
+    use crate::store::{SHARD_TASK_LIMIT, SHARDS, shard_key, shard_of};
+    use todo_domain::{KeyValue, SetOptions};
+    let kv = MemoryKv::new();
+    let t = token(&kv, "full@example.test", "UTC");
+    let me = call(&kv, &t, "GET", "/api/me", None).json_body().unwrap();
+    let user = me["id"].as_str().unwrap();
+    // Every shard of the user at its limit, written directly.
+    for shard in 0..SHARDS {
+        let tasks: serde_json::Map<String, Value> = (0..)
+            .map(|i| format!("seed-{i}"))
+            .filter(|id| shard_of(id) == shard)
+            .take(SHARD_TASK_LIMIT)
+            .map(|id| {
+                let task = todo_model::Task::new(&id, user, "seed", "2026-12-01T00:00:00Z");
+                (id, serde_json::to_value(task).unwrap())
+            })
+            .collect();
+        let doc = json!({"tasks": tasks}).to_string();
+        kv.set(
+            &shard_key(user, shard),
+            doc.as_bytes(),
+            SetOptions::default(),
+        )
+        .unwrap();
+    }
+    let before = kv.published().len();
+    let resp = call(
+        &kv,
+        &t,
+        "POST",
+        "/api/tasks",
+        Some(json!({"title": "one too many"})),
+    );
+    assert_eq!(resp.status, 422, "{:?}", resp.json_body());
+    let body = resp.json_body().unwrap();
+    assert_eq!(body["error"]["code"], "quota_exceeded");
+    assert!(body["error"]["message"].as_str().unwrap().contains("limit"));
+    assert_eq!(kv.published().len(), before, "no event for a refused task");
+    // An existing task can still be edited.
+    let resp = call(
+        &kv,
+        &t,
+        "PATCH",
+        "/api/tasks/seed-0",
+        Some(json!({"title": "kept"})),
+    );
+    assert_eq!(resp.status, 200, "{:?}", resp.json_body());
+}

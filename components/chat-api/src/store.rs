@@ -20,6 +20,13 @@ use todo_model::Task;
 /// Shards per user. 32 keeps a shard of a 5,000-task user near 150 tasks
 /// (a write rewrites ~100 KB) while a list is still one bulk read.
 pub const SHARDS: u32 = 32;
+/// Tasks one shard holds at most: the quota of tasks per user, enforced
+/// where a write already reads (a count over every shard would make each
+/// create read the user's whole list). Ids hash evenly, so a user meets it
+/// between ~11,000 and [`TASK_LIMIT`] tasks.
+pub const SHARD_TASK_LIMIT: usize = 400;
+/// The most tasks a user can hold.
+pub const TASK_LIMIT: usize = SHARDS as usize * SHARD_TASK_LIMIT;
 /// Attempts of a write before contention is reported as a 409.
 pub const WRITE_ATTEMPTS: u32 = 12;
 
@@ -27,6 +34,9 @@ pub const WRITE_ATTEMPTS: u32 = 12;
 pub enum StoreError {
     #[error(transparent)]
     Kv(#[from] KvError),
+    /// The write would add a task past the user's quota.
+    #[error("you have reached the limit of about {TASK_LIMIT} tasks; delete some to make room")]
+    Full,
     /// A stored document did not parse: a bug or a manual edit.
     #[error("stored value under `{key}` is unreadable: {reason}")]
     Corrupt { key: String, reason: String },
@@ -126,6 +136,9 @@ pub fn attempt<R, E>(
     };
     match task {
         Some(task) => {
+            if !shard.tasks.contains_key(id) && shard.tasks.len() >= SHARD_TASK_LIMIT {
+                return Err(StoreError::Full);
+            }
             shard.tasks.insert(id.to_owned(), *task);
         }
         None => {
@@ -146,7 +159,7 @@ pub fn retrying<T>(mut one: impl FnMut() -> Result<T, StoreError>) -> Result<T, 
     let result = retry_on_conflict(WRITE_ATTEMPTS, || match one() {
         Ok(v) => Ok(Some(v)),
         Err(StoreError::Kv(e)) => Err(e),
-        Err(e @ StoreError::Corrupt { .. }) => {
+        Err(e @ (StoreError::Corrupt { .. } | StoreError::Full)) => {
             corrupt = Some(e);
             Ok(None)
         }
@@ -225,6 +238,44 @@ mod tests {
         .unwrap();
         assert_eq!(attempts, 2);
         assert_eq!(get(&kv, "u", "a").unwrap().unwrap().version, 2);
+    }
+
+    /// Ids that land in shard `shard`, as many as asked.
+    fn ids_in(shard: u32, n: usize) -> Vec<String> {
+        (0..)
+            .map(|i| format!("id-{i}"))
+            .filter(|id| shard_of(id) == shard)
+            .take(n)
+            .collect()
+    }
+
+    #[test]
+    fn a_full_shard_takes_no_new_task_but_keeps_its_own() {
+        let kv = MemoryKv::new();
+        let ids = ids_in(5, SHARD_TASK_LIMIT + 1);
+        let (last, held) = ids.split_last().unwrap();
+        for id in held {
+            put(&kv, "u", task(id));
+        }
+        let refused = attempt(&kv, "u", last, |_| upsert(task(last)));
+        assert!(matches!(refused, Err(StoreError::Full)), "{refused:?}");
+        assert!(get(&kv, "u", last).unwrap().is_none());
+        // Its tasks can still change, other shards still take new ones,
+        // and deleting one makes room.
+        put(&kv, "u", task(&held[0]));
+        put(&kv, "u", task(&ids_in(6, 1)[0]));
+        attempt(&kv, "u", &held[1], |_| {
+            Ok::<_, ()>(Change::Commit {
+                task: None,
+                events: vec![],
+                extra: vec![],
+                reply: (),
+            })
+        })
+        .unwrap()
+        .unwrap();
+        put(&kv, "u", task(last));
+        assert_eq!(all(&kv, "u").unwrap().len(), SHARD_TASK_LIMIT + 1);
     }
 
     #[test]

@@ -80,6 +80,7 @@ pub fn store_error(err: StoreError) -> ApiError {
     match err {
         StoreError::Kv(e) => e.into(),
         corrupt @ StoreError::Corrupt { .. } => ApiError::internal(corrupt.to_string()),
+        full @ StoreError::Full => ApiError::quota_exceeded(full.to_string()),
     }
 }
 

@@ -197,6 +197,12 @@ impl ApiError {
         }
     }
 
+    /// 422: a well-formed request that would take the caller past one of
+    /// the stated limits (README, "Limits and abuse"); it changed nothing.
+    pub fn quota_exceeded(message: impl Into<String>) -> Self {
+        Self::new(422, "quota_exceeded", message)
+    }
+
     pub fn not_found(message: impl Into<String>) -> Self {
         Self::new(404, "not_found", message)
     }

@@ -47,6 +47,19 @@ fn index_key(user: &str) -> String {
     format!("conns:{user}")
 }
 
+/// Live connections one user may hold (tabs and devices together); the
+/// next is refused until one closes or stops being heard from.
+pub const MAX_PER_USER: usize = 32;
+
+/// Whether [`open`] admitted the connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Opened {
+    Admitted,
+    /// The user already holds [`MAX_PER_USER`] live connections; nothing
+    /// was recorded for this one.
+    Full,
+}
+
 /// How many TTLs a connection's record lives without a refresh.
 pub const RECORD_TTL_FACTOR: u64 = 10;
 
@@ -94,24 +107,37 @@ fn edit(
     })
 }
 
+/// Records connection `id` of `conn.user`, unless the user already holds
+/// [`MAX_PER_USER`] live ones. The count and the entry are one write under
+/// the index's ETag, so connections racing for the last place cannot both
+/// take it.
 pub fn open(
     kv: &impl KeyValue,
     id: &str,
     conn: &Connection,
     now: u64,
     ttl_ms: u64,
-) -> Result<(), KvError> {
-    let bytes = serde_json::to_vec(conn).expect("connections serialize");
-    kv.set(&conn_key(id), &bytes, record_ttl(ttl_ms))?;
+) -> Result<Opened, KvError> {
+    let mut opened = Opened::Admitted;
     edit(kv, &conn.user, now, ttl_ms, |entries| {
         entries.retain(|e| e.id != id);
+        if entries.len() >= MAX_PER_USER {
+            opened = Opened::Full;
+            return;
+        }
+        opened = Opened::Admitted;
         entries.push(Entry {
             id: id.to_owned(),
             device: conn.device.clone(),
             opened_ms: conn.opened_ms,
             seen_ms: now,
         });
-    })
+    })?;
+    if opened == Opened::Admitted {
+        let bytes = serde_json::to_vec(conn).expect("connections serialize");
+        kv.set(&conn_key(id), &bytes, record_ttl(ttl_ms))?;
+    }
+    Ok(opened)
 }
 
 pub fn get(kv: &impl KeyValue, id: &str) -> Result<Option<Connection>, KvError> {

@@ -127,7 +127,7 @@ pub fn on_connect(
         device: device.clone(),
         opened_ms: now,
     };
-    connections::open(
+    let opened = connections::open(
         kv,
         info.connection,
         &record,
@@ -135,6 +135,15 @@ pub fn on_connect(
         config.connection_ttl_ms(),
     )
     .map_err(unavailable)?;
+    if opened == connections::Opened::Full {
+        return Err(reject(
+            429,
+            format!(
+                "at most {} live connections per user; close one first",
+                connections::MAX_PER_USER
+            ),
+        ));
+    }
     let head = feed::head(kv, &user).map_err(unavailable)?;
     let sent = push.send(
         info.connection,

@@ -287,6 +287,31 @@ fn connections_expire_unless_kept_alive_and_leave_on_disconnect() {
 }
 
 #[test]
+fn a_user_past_the_connection_limit_is_refused_and_nothing_is_kept() {
+    use crate::connections::MAX_PER_USER;
+    let w = World::new();
+    let ttl = w.config.connection_ttl_ms();
+    for i in 0..MAX_PER_USER {
+        w.connect(&format!("c{i}"), "alice", "").unwrap();
+    }
+    let refused = w.connect("extra", "alice", "").unwrap_err();
+    assert_eq!(refused.status, 429, "{}", refused.reason);
+    assert!(refused.reason.contains(&MAX_PER_USER.to_string()));
+    assert!(crate::connections::get(&w.kv, "extra").unwrap().is_none());
+    let live = |now| {
+        crate::connections::live(&w.kv, "alice", now, ttl)
+            .unwrap()
+            .len()
+    };
+    assert_eq!(live(*NOW), MAX_PER_USER);
+    // Another user is not affected; a closed connection makes room.
+    w.connect("b", "bob", "").unwrap();
+    session::on_disconnect(&w.kv, &w.config, "c0", *NOW).unwrap();
+    w.connect("extra", "alice", "").unwrap();
+    assert_eq!(live(*NOW), MAX_PER_USER);
+}
+
+#[test]
 fn a_connection_that_lapsed_while_its_host_stalled_is_told_to_resume() {
     use todo_domain::KeyValue as _;
     let w = World::new();

@@ -136,6 +136,8 @@ pub struct RealStack {
     components: Vec<String>,
     /// The `auth-signing-key` secret of every pod of this stack.
     pub signing_key: String,
+    /// The `audit-chain-key` secret of every pod of this stack.
+    audit_key: String,
     turn: Turn,
 }
 
@@ -251,6 +253,11 @@ impl RealStack {
                         uuid::Uuid::new_v4().simple()
                     )
                 }),
+            audit_key: format!(
+                "{}{}",
+                uuid::Uuid::new_v4().simple(),
+                uuid::Uuid::new_v4().simple()
+            ),
             turn,
         };
         for component in stack.components.clone() {
@@ -291,6 +298,7 @@ impl RealStack {
         let secrets_json = serde_json::json!({
             "greeting": "hello from the secret store",
             "auth-signing-key": self.signing_key,
+            "audit-chain-key": self.audit_key,
             "redis-password": "",
             "postgres-url": self.infra.postgres,
         });
@@ -483,6 +491,19 @@ impl Stack for RealStack {
 
     fn name(&self) -> &'static str {
         "real stack"
+    }
+
+    /// On Redis, where components keep state unless they are `durable`.
+    fn rewrite_state(
+        &mut self,
+        ns: &str,
+        keys: &[String],
+        edit: crate::tamper::Edit,
+    ) -> Result<()> {
+        if self.durable.iter().any(|d| d == ns) {
+            bail!("{ns} keeps its state in PostgreSQL here; rewrite_state edits Redis");
+        }
+        crate::tamper::rewrite_redis(&self.infra.redis, ns, keys, edit)
     }
 
     fn kill_websocket(&mut self, replica: usize) -> Result<()> {

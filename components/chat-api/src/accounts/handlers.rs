@@ -3,7 +3,7 @@
 //! store as it was; the only deliberate exception is the failed sign-in
 //! counter.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 use todo_auth::{
     Keys, hash_password, random_token, signing_keys, unauthorized, verify_password_or_dummy,
@@ -148,7 +148,12 @@ pub fn refresh(
     let keys = signing_keys(secrets)?;
     let grant = match repo::refresh_grant(kv, &token, now).map_err(ApiError::from)? {
         repo::RefreshLookup::Live(grant) => grant,
-        repo::RefreshLookup::Reused { family } => {
+        repo::RefreshLookup::Reused { rotated_at, .. }
+            if rotated_at.is_some_and(|at| now - at <= Duration::seconds(repo::RACE_SECONDS)) =>
+        {
+            return Err(refresh_raced());
+        }
+        repo::RefreshLookup::Reused { family, .. } => {
             // Two holders of one token (a thief and its owner): whichever
             // comes second ends the session for both.
             repo::revoke_family(kv, &family).map_err(ApiError::from)?;
@@ -162,11 +167,20 @@ pub fn refresh(
         .ok_or_else(|| unauthorized(BAD_REFRESH))?;
     let new_token = random_token();
     repo::rotate_refresh(kv, &token, &grant, &new_token, now).map_err(|e| match e {
-        // Another request rotated (or revoked) this token since we read it.
-        KvError::Conflict(_) => unauthorized(BAD_REFRESH),
+        // Another request rotated this token since we read it (or
+        // revoked it: then the retry finds nothing and gets its 401).
+        KvError::Conflict(_) => refresh_raced(),
         other => other.into(),
     })?;
     Ok(token_response(200, &keys, &user.public(), &new_token, now))
+}
+
+/// 409: the token was renewed a moment ago by another request of its
+/// holder; the newer token is the one to use.
+fn refresh_raced() -> ApiError {
+    ApiError::conflict(
+        "this refresh token was just renewed by another request; retry with the newer one",
+    )
 }
 
 /// The refresh token is the credential; an `Authorization` header is

@@ -27,6 +27,12 @@ use super::User;
 /// Life of a refresh token; each refresh starts a new one (sliding
 /// sessions: a user active at least monthly stays signed in).
 pub const REFRESH_TTL_SECONDS: u32 = 30 * 24 * 60 * 60;
+/// A rotated token presented again within this many seconds of its
+/// rotation is taken for a race of the owner's own requests (two tabs
+/// renewing at once, one reading storage not yet updated): it gets a 409
+/// and revokes nothing, and the client retries with the newer token. Later
+/// it is a reuse, and ends the session.
+pub const RACE_SECONDS: i64 = 10;
 /// Attempts of a guarded read-modify-write before reporting contention.
 const WRITE_ATTEMPTS: u32 = 10;
 
@@ -96,6 +102,10 @@ struct RefreshRecord {
     /// Replaced by a successor: presenting it again is a reuse.
     #[serde(default)]
     rotated: bool,
+    /// When it was replaced (absent in records written before this was
+    /// kept: their reuse is never a race).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    rotated_at: Option<DateTime<Utc>>,
 }
 
 /// A live refresh token's owner and the ETag that guards its rotation.
@@ -110,9 +120,11 @@ pub struct RefreshGrant {
 #[derive(Debug)]
 pub enum RefreshLookup {
     Live(RefreshGrant),
-    /// A token already rotated away: its family must be revoked.
+    /// A token already rotated away: its family must be revoked, unless
+    /// this is a race with its own rotation (see [`RACE_SECONDS`]).
     Reused {
         family: String,
+        rotated_at: Option<DateTime<Utc>>,
     },
     /// Unknown, expired or revoked.
     Invalid,
@@ -143,6 +155,7 @@ fn refresh_ops(user_id: &str, token: &str, family: Option<&str>, now: DateTime<U
         expires_at: now + Duration::seconds(i64::from(REFRESH_TTL_SECONDS)),
         family: Some(family.clone()),
         rotated: false,
+        rotated_at: None,
     };
     let ttl = SetOptions {
         precondition: None,
@@ -270,7 +283,10 @@ pub fn refresh_grant(
     Ok(if record.expires_at <= now {
         RefreshLookup::Invalid
     } else if record.rotated {
-        RefreshLookup::Reused { family }
+        RefreshLookup::Reused {
+            family,
+            rotated_at: record.rotated_at,
+        }
     } else {
         RefreshLookup::Live(RefreshGrant {
             user_id: record.user_id,
@@ -296,6 +312,7 @@ pub fn rotate_refresh(
         expires_at: now + Duration::seconds(i64::from(REFRESH_TTL_SECONDS)),
         family: Some(grant.family.clone()),
         rotated: true,
+        rotated_at: Some(now),
     };
     let mut ops = vec![Op::Set {
         key: refresh_key(old_token),

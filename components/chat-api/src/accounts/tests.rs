@@ -139,8 +139,10 @@ fn signup_signin_me_patch_refresh_signout() {
     assert_eq!(refreshed["user"], expected);
     let new = refreshed["refresh_token"].as_str().unwrap();
     assert_ne!(new, old);
+    // At once, the old one is taken for a race of two tabs: it grants
+    // nothing (409) and ends nothing.
     let again = post(&kv, "/api/auth/refresh", json!({"refresh_token": old}));
-    assert_401_with_challenge(&again);
+    assert_eq!(again.status, 409, "{:?}", again.json_body());
     let fresh_access = refreshed["access_token"].as_str().unwrap();
     let req = with_bearer(Request::new("GET", "/api/me"), fresh_access);
     assert_eq!(authenticate(&secrets(), &req).unwrap(), id);
@@ -445,11 +447,8 @@ fn refresh_refuses_unknown_expired_and_raced_tokens() {
         let resp = post(kv, "/api/auth/refresh", json!({"refresh_token": racer}));
         assert_eq!(resp.status, 200);
     });
-    assert_401_with_challenge(&post(
-        &kv,
-        "/api/auth/refresh",
-        json!({"refresh_token": token}),
-    ));
+    let raced = post(&kv, "/api/auth/refresh", json!({"refresh_token": token}));
+    assert_eq!(raced.status, 409, "{:?}", raced.json_body());
     // The original (kept, marked rotated), the stale one and the racer's
     // new token.
     assert_eq!(kv.keys_with_prefix("refresh:").len(), 3);
@@ -465,17 +464,43 @@ fn reusing_a_rotated_refresh_token_ends_its_session_and_no_other() {
         .unwrap();
     let refresh = |token: &str| post(&kv, "/api/auth/refresh", json!({"refresh_token": token}));
 
-    // The owner refreshes twice; then the stolen first token comes back.
+    // The owner refreshes twice; then the stolen first token comes back,
+    // later than any race of the owner's own requests.
     let second = refresh(&stolen).json_body().unwrap()["refresh_token"].clone();
     let third = refresh(second.as_str().unwrap());
     assert_eq!(third.status, 200);
     let third = third.json_body().unwrap()["refresh_token"].clone();
-    assert_401_with_challenge(&refresh(&stolen));
+    let later = Utc::now() + Duration::seconds(repo::RACE_SECONDS + 1);
+    let reuse = Request::new("POST", "/api/auth/refresh")
+        .with_body(json!({"refresh_token": stolen}).to_string());
+    let reused = handlers::refresh(&kv, &secrets(), &reuse, later).unwrap_err();
+    assert_eq!(reused.status, 401);
     // The whole session is over: its live token no longer works...
     assert_401_with_challenge(&refresh(third.as_str().unwrap()));
     // ... while another sign-in of the same user is untouched.
     let other = refresh(other["refresh_token"].as_str().unwrap());
     assert_eq!(other.status, 200, "{:?}", other.json_body());
+}
+
+#[test]
+fn a_rotated_token_back_at_once_is_a_race_that_ends_nothing() {
+    let kv = MemoryKv::new();
+    let created = signup(&kv, "tabs@example.com");
+    let first = created["refresh_token"].as_str().unwrap().to_owned();
+    let refresh = |token: &str| post(&kv, "/api/auth/refresh", json!({"refresh_token": token}));
+    let second = refresh(&first).json_body().unwrap()["refresh_token"].clone();
+    // Another tab, reading storage not yet updated, sends the first again.
+    let raced = refresh(&first);
+    assert_eq!(raced.status, 409, "{:?}", raced.json_body());
+    assert!(
+        raced.json_body().unwrap()["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("newer")
+    );
+    // The session goes on with the newer token.
+    let third = refresh(second.as_str().unwrap());
+    assert_eq!(third.status, 200, "{:?}", third.json_body());
 }
 
 #[test]
@@ -491,8 +516,12 @@ fn a_refresh_token_stored_before_sessions_had_families_still_rotates() {
     let next = refresh("legacy");
     assert_eq!(next.status, 200, "{:?}", next.json_body());
     let next = next.json_body().unwrap()["refresh_token"].clone();
-    // Reused, it ends the chain it started.
-    assert_401_with_challenge(&refresh("legacy"));
+    // Reused (later than a race), it ends the chain it started.
+    let later = Utc::now() + Duration::seconds(repo::RACE_SECONDS + 1);
+    let reuse = Request::new("POST", "/api/auth/refresh")
+        .with_body(json!({"refresh_token": "legacy"}).to_string());
+    let reused = handlers::refresh(&kv, &secrets(), &reuse, later).unwrap_err();
+    assert_eq!(reused.status, 401);
     assert_401_with_challenge(&refresh(next.as_str().unwrap()));
 }
 

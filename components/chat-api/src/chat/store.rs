@@ -3,7 +3,9 @@
 //! - `chat:<user>:conv:<id>` = the conversation: its messages (the last
 //!   [`MAX_MESSAGES`]) and what the assistant remembers between turns;
 //! - `chat:<user>:index` = the user's conversations, newest first (the
-//!   last [`MAX_CONVERSATIONS`]).
+//!   last [`MAX_CONVERSATIONS`]); a conversation pushed out of it is
+//!   deleted in the same transaction, so a user's conversations take
+//!   bounded space however many are started.
 //!
 //! A turn is written with the conversation's ETag and, when the request
 //! had one, its idempotency record, in one transaction.
@@ -118,7 +120,12 @@ pub fn save(
             updated_at: conv.updated_at.clone(),
         },
     );
-    index.conversations.truncate(MAX_CONVERSATIONS);
+    let evicted: Vec<Op> = index
+        .conversations
+        .split_off(MAX_CONVERSATIONS.min(index.conversations.len()))
+        .into_iter()
+        .map(|old| Op::delete(conv_key(user, &old.id), None))
+        .collect();
     let mut ops = vec![
         Op::set(
             conv_key(user, &conv.id),
@@ -131,6 +138,68 @@ pub fn save(
             Some(Precondition::unchanged(index_etag)),
         ),
     ];
+    ops.extend(evicted);
     ops.extend(extra);
     kv.transact(ops, Vec::new())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use todo_domain::MemoryKv;
+
+    fn conversation(id: &str) -> Conversation {
+        Conversation {
+            id: id.to_owned(),
+            title: id.to_owned(),
+            created_at: "2026-12-01T00:00:00Z".into(),
+            updated_at: "2026-12-01T00:00:00Z".into(),
+            messages: Vec::new(),
+            memory: Memory::default(),
+        }
+    }
+
+    #[test]
+    fn conversations_past_the_limit_are_deleted_oldest_first() {
+        let kv = MemoryKv::new();
+        for i in 0..MAX_CONVERSATIONS + 3 {
+            save(
+                &kv,
+                "u",
+                &mut conversation(&format!("c{i}")),
+                None,
+                Vec::new(),
+            )
+            .unwrap();
+        }
+        let listed = list(&kv, "u").unwrap();
+        assert_eq!(listed.len(), MAX_CONVERSATIONS);
+        assert_eq!(listed[0].id, format!("c{}", MAX_CONVERSATIONS + 2));
+        // The three oldest are gone from the store, not only the index.
+        for i in 0..3 {
+            assert!(load(&kv, "u", &format!("c{i}")).unwrap().is_none(), "c{i}");
+        }
+        assert!(load(&kv, "u", "c3").unwrap().is_some());
+        assert_eq!(kv.keys_with_prefix("chat:u:conv:").len(), MAX_CONVERSATIONS);
+    }
+
+    #[test]
+    fn a_conversation_keeps_its_last_messages() {
+        let kv = MemoryKv::new();
+        let mut conv = conversation("c");
+        conv.messages = (0..MAX_MESSAGES + 5)
+            .map(|i| Message {
+                role: "user".into(),
+                text: i.to_string(),
+                at: "2026-12-01T00:00:00Z".into(),
+                actions: Vec::new(),
+                awaiting: None,
+                options: Vec::new(),
+            })
+            .collect();
+        save(&kv, "u", &mut conv, None, Vec::new()).unwrap();
+        let (stored, _) = load(&kv, "u", "c").unwrap().unwrap();
+        assert_eq!(stored.messages.len(), MAX_MESSAGES);
+        assert_eq!(stored.messages[0].text, "5");
+    }
 }

@@ -18,8 +18,10 @@ pub struct EmbeddedSecrets {
 }
 
 /// Secrets an installation needs and the host may invent: the key that
-/// signs access tokens. Generated once, so tokens survive restarts.
-pub const GENERATED: [&str; 1] = ["auth-signing-key"];
+/// signs access tokens and the key of the audit chain. Generated once, so
+/// tokens survive restarts and the chain stays verifiable; a data dir from
+/// before a name was listed gains it on the next start.
+pub const GENERATED: [&str; 2] = ["auth-signing-key", "audit-chain-key"];
 
 /// Makes sure `path` holds every secret of [`GENERATED`], creating the
 /// missing ones from the OS RNG. The file is written owner-only and

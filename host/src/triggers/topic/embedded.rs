@@ -8,6 +8,9 @@
 //! `max_attempts`; `drop` is dead-lettered at once. The cursor only moves
 //! past an event once it was handled or dead-lettered, and is persisted
 //! per batch, so a crash redelivers at most one batch (consumers dedupe).
+//! Once every subscriber of a topic has passed a record, it is trimmed
+//! from the log (past the last [`log::RETAIN`] of the topic), so the log
+//! takes the space of what is pending, not of everything ever published.
 
 use std::sync::Arc;
 
@@ -20,13 +23,51 @@ use crate::cloudevent::{self, Event};
 use crate::engine::Runtime;
 
 const BATCH: usize = 64;
+/// How often the log is trimmed.
+const TRIM_EVERY: std::time::Duration = std::time::Duration::from_secs(30);
 
 pub fn start(runtime: &Arc<Runtime>, db: &Db) {
+    let mut subscribers: std::collections::BTreeMap<String, Vec<String>> = Default::default();
     for trigger in &runtime.manifest.topics {
         for topic in &trigger.topics {
+            subscribers
+                .entry(topic.clone())
+                .or_default()
+                .push(trigger.component.clone());
             let (runtime, db) = (runtime.clone(), db.clone());
             let (trigger, topic) = (trigger.clone(), topic.clone());
             tokio::spawn(async move { subscription(runtime, db, trigger, topic).await });
+        }
+    }
+    tokio::spawn(trimmer(db.clone(), subscribers));
+}
+
+/// Trims each subscribed topic every [`TRIM_EVERY`], a batch at a time.
+async fn trimmer(db: Db, subscribers: std::collections::BTreeMap<String, Vec<String>>) {
+    let mut every = tokio::time::interval(TRIM_EVERY);
+    loop {
+        every.tick().await;
+        for (topic, subs) in &subscribers {
+            loop {
+                let (t, s) = (topic.clone(), subs.clone());
+                match db
+                    .write(move |txn, _| log::trim(txn, &t, &s, log::RETAIN))
+                    .await
+                {
+                    Ok(removed) => {
+                        if removed > 0 {
+                            tracing::debug!(topic = %topic, removed, "trimmed the event log");
+                        }
+                        if removed < log::TRIM_BATCH {
+                            break;
+                        }
+                    }
+                    Err(e) => {
+                        tracing::warn!(topic = %topic, "trimming the event log: {e}");
+                        break;
+                    }
+                }
+            }
         }
     }
 }

@@ -74,3 +74,38 @@ pub fn rewrite_redis(redis: &str, ns: &str, keys: &[String], edit: Edit) -> Resu
     }
     Ok(())
 }
+
+/// The same through `psql` on Dapr's PostgreSQL state store: rows of
+/// `todo_state` keyed `<app id>||<key>` whose `value` is the JSON.
+pub fn rewrite_postgres(url: &str, ns: &str, keys: &[String], edit: Edit) -> Result<()> {
+    crate::outside::ensure_tool("psql", "postgresql-client");
+    let psql = |sql: &str, vars: &[(&str, &str)]| {
+        let mut cmd = Command::new("psql");
+        cmd.arg(url).args(["-X", "-At", "-v", "ON_ERROR_STOP=1"]);
+        for (name, value) in vars {
+            cmd.arg("-v").arg(format!("{name}={value}"));
+        }
+        crate::outside::run_with_stdin(&mut cmd, sql)
+    };
+    let full: Vec<String> = keys.iter().map(|k| format!("{ns}||{k}")).collect();
+    let values = full
+        .iter()
+        .map(|key| {
+            let out = psql(
+                "SELECT value::text FROM todo_state WHERE key = :'key';\n",
+                &[("key", key)],
+            );
+            let out = out.trim_end();
+            (!out.is_empty()).then(|| out.as_bytes().to_vec())
+        })
+        .collect();
+    for (key, value) in full.iter().zip(edit(values)) {
+        let value = String::from_utf8(value).context("stored values here are JSON text")?;
+        let updated = psql(
+            "UPDATE todo_state SET value = :'value'::jsonb WHERE key = :'key' RETURNING key;\n",
+            &[("key", key), ("value", &value)],
+        );
+        anyhow::ensure!(!updated.trim().is_empty(), "no row {key} to rewrite");
+    }
+    Ok(())
+}

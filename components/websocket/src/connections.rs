@@ -108,9 +108,9 @@ fn edit(
 }
 
 /// Records connection `id` of `conn.user`, unless the user already holds
-/// [`MAX_PER_USER`] live ones. The count and the entry are one write under
-/// the index's ETag, so connections racing for the last place cannot both
-/// take it.
+/// [`MAX_PER_USER`] live ones (then its record is removed again). The count
+/// and the entry are one write under the index's ETag, so connections
+/// racing for the last place cannot both take it.
 pub fn open(
     kv: &impl KeyValue,
     id: &str,
@@ -118,6 +118,10 @@ pub fn open(
     now: u64,
     ttl_ms: u64,
 ) -> Result<Opened, KvError> {
+    // The record first: the host may report the connection alive before
+    // this returns, and a connection without a record is told to resume.
+    let bytes = serde_json::to_vec(conn).expect("connections serialize");
+    kv.set(&conn_key(id), &bytes, record_ttl(ttl_ms))?;
     let mut opened = Opened::Admitted;
     edit(kv, &conn.user, now, ttl_ms, |entries| {
         entries.retain(|e| e.id != id);
@@ -133,9 +137,8 @@ pub fn open(
             seen_ms: now,
         });
     })?;
-    if opened == Opened::Admitted {
-        let bytes = serde_json::to_vec(conn).expect("connections serialize");
-        kv.set(&conn_key(id), &bytes, record_ttl(ttl_ms))?;
+    if opened == Opened::Full {
+        kv.delete(&conn_key(id), None)?;
     }
     Ok(opened)
 }

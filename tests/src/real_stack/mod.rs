@@ -493,17 +493,19 @@ impl Stack for RealStack {
         "real stack"
     }
 
-    /// On Redis, where components keep state unless they are `durable`.
+    /// On the store the component's state is on: PostgreSQL for durable
+    /// components, Redis for the others.
     fn rewrite_state(
         &mut self,
         ns: &str,
         keys: &[String],
         edit: crate::tamper::Edit,
     ) -> Result<()> {
-        if self.durable.iter().any(|d| d == ns) {
-            bail!("{ns} keeps its state in PostgreSQL here; rewrite_state edits Redis");
+        if crate::dapr_resources::is_durable(ns, &self.durable) {
+            crate::tamper::rewrite_postgres(&self.infra.postgres, ns, keys, edit)
+        } else {
+            crate::tamper::rewrite_redis(&self.infra.redis, ns, keys, edit)
         }
-        crate::tamper::rewrite_redis(&self.infra.redis, ns, keys, edit)
     }
 
     fn kill_websocket(&mut self, replica: usize) -> Result<()> {

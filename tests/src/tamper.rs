@@ -47,35 +47,8 @@ pub fn rewrite_embedded(data_dir: &Path, ns: &str, keys: &[String], edit: Edit) 
     Ok(())
 }
 
-/// The same through `redis-cli` on Dapr's Redis state store: a hash per
-/// key `<app id>||<key>` whose `data` field is the value.
-pub fn rewrite_redis(redis: &str, ns: &str, keys: &[String], edit: Edit) -> Result<()> {
-    crate::outside::ensure_tool("redis-cli", "redis-tools");
-    let (host, port) = redis
-        .rsplit_once(':')
-        .context("redis address is host:port")?;
-    let cli = |args: &[&str]| {
-        let mut cmd = Command::new("redis-cli");
-        cmd.args(["-h", host, "-p", port, "--raw"]).args(args);
-        cmd
-    };
-    let full: Vec<String> = keys.iter().map(|k| format!("{ns}||{k}")).collect();
-    let values = full
-        .iter()
-        .map(|key| {
-            let out = crate::outside::run(&mut cli(&["HGET", key, "data"]));
-            let out = out.strip_suffix('\n').unwrap_or(&out);
-            (!out.is_empty()).then(|| out.as_bytes().to_vec())
-        })
-        .collect();
-    for (key, value) in full.iter().zip(edit(values)) {
-        let value = String::from_utf8(value).context("Redis values here are JSON text")?;
-        crate::outside::run(&mut cli(&["HSET", key, "data", &value]));
-    }
-    Ok(())
-}
-
-/// The same through `psql` on Dapr's PostgreSQL state store: rows of
+/// The same through `psql` on Dapr's PostgreSQL state store (where the
+/// durable components keep their state): rows of
 /// `todo_state` keyed `<app id>||<key>` whose `value` is the JSON.
 pub fn rewrite_postgres(url: &str, ns: &str, keys: &[String], edit: Edit) -> Result<()> {
     crate::outside::ensure_tool("psql", "postgresql-client");

@@ -5,7 +5,7 @@ use todo_domain::kv::retry_on_conflict;
 use todo_domain::{CloudEvent, HandlerError, KeyValue, KvError, Op, Precondition, Secrets};
 
 use crate::chain::Entry;
-use crate::keys::Keyring;
+use crate::keys::ChainKey;
 use crate::store::{Chain, SYSTEM_CHAIN, id_key, read_head, read_task_index};
 
 /// Appends tried in-process before handing the event back for redelivery:
@@ -53,8 +53,7 @@ pub fn record(
         .to_json_value()
         .map_err(|e| HandlerError::Drop(format!("unserializable event: {e}")))?;
     let chain = chain_of(event)?;
-    let keys = Keyring::load(secrets).map_err(|e| HandlerError::Retry(e.to_string()))?;
-    let key = keys.current();
+    let key = &ChainKey::current(secrets).map_err(|e| HandlerError::Retry(e.to_string()))?;
     let received_at = now_rfc3339();
 
     let outcome = retry_on_conflict(APPEND_ATTEMPTS, || {
@@ -252,7 +251,7 @@ mod tests {
             crate::verify::verify(
                 &kv,
                 Chain("u"),
-                Keyring::load(&test_secrets()).unwrap(),
+                crate::keys::Keyring::load(&test_secrets()).unwrap(),
                 true
             )
             .unwrap()

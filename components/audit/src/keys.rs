@@ -70,6 +70,16 @@ impl ChainKey {
         })
     }
 
+    /// The key new entries are written with, read on each call (appending
+    /// needs no retired key: one secret read, not two).
+    pub fn current(secrets: &impl Secrets) -> Result<Self, KeyError> {
+        match secrets.get(CHAIN_KEY_SECRET) {
+            Ok(key) => ChainKey::new(CHAIN_KEY_SECRET, &key),
+            Err(KvError::NotFound) => Err(KeyError::Missing),
+            Err(e) => Err(KeyError::Unavailable(e.to_string())),
+        }
+    }
+
     pub fn id(&self) -> &str {
         &self.id
     }
@@ -111,11 +121,7 @@ impl Keyring {
 
     /// Reads both secrets on each call, so a rotation applies at once.
     pub fn load(secrets: &impl Secrets) -> Result<Self, KeyError> {
-        let current = match secrets.get(CHAIN_KEY_SECRET) {
-            Ok(key) => ChainKey::new(CHAIN_KEY_SECRET, &key)?,
-            Err(KvError::NotFound) => return Err(KeyError::Missing),
-            Err(e) => return Err(KeyError::Unavailable(e.to_string())),
-        };
+        let current = ChainKey::current(secrets)?;
         let previous = match secrets.get(PREVIOUS_KEYS_SECRET) {
             Ok(keys) => keys
                 .split(|c: char| c.is_whitespace() || c == ',')

@@ -102,6 +102,25 @@ scenario("sign up, and the session survives a reload", async () => {
   await live(a1.page);
 });
 
+scenario("a script injected into the page does not run", async () => {
+  // What a cross-site scripting hole would add: an inline script. The
+  // page's own inline scripts ran (it is live); this one has no hash in
+  // the page's policy, and Chromium refuses it.
+  const policy = /Content Security Policy/;
+  const ran = await allowing([policy], async () => {
+    const refused = a1.page.waitForEvent("console", { predicate: (m) => policy.test(m.text()), timeout: 5000 });
+    const result = await a1.page.evaluate(() => {
+      const s = document.createElement("script");
+      s.textContent = "window.__injected = true;";
+      document.head.append(s);
+      return window.__injected === true;
+    });
+    await refused;
+    return result;
+  });
+  expect(ran === false, "an injected inline script ran");
+});
+
 scenario("create, edit, complete, delete and undo", async () => {
   const { page } = a1;
   await page.getByRole("button", { name: "New task" }).click();

@@ -73,6 +73,11 @@ struct AppArgs {
     /// socket's peer is the client. Sign-in throttling keys on it.
     #[arg(long, env = "TODO_CLIENT_ADDRESS_HEADER")]
     client_address_header: Option<String>,
+    /// Serve `/metrics` on a listener of its own at this address (and not
+    /// on the app port). Without it, `/metrics` is on the app port only
+    /// for `up` bound to a loopback address; pods then serve none.
+    #[arg(long, env = "TODO_METRICS_LISTEN")]
+    metrics_listen: Option<SocketAddr>,
 }
 
 impl AppArgs {
@@ -197,6 +202,7 @@ fn main() -> ExitCode {
                 up(UpOptions {
                     client_address: a.app.client_address()?,
                     connections: a.app.connections(),
+                    metrics_listen: a.app.metrics_listen,
                     manifest: a.app.manifest,
                     listen: a.listen,
                     data_dir: a.data.data_dir,
@@ -214,6 +220,7 @@ fn main() -> ExitCode {
                 serve(ServeOptions {
                     client_address: a.app.client_address()?,
                     connections: a.app.connections(),
+                    metrics_listen: a.app.metrics_listen,
                     manifest: a.app.manifest,
                     component: a.component,
                     listen: a.listen,

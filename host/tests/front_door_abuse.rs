@@ -277,3 +277,27 @@ async fn a_client_that_stops_reading_gets_an_aborted_response_not_a_short_whole_
     assert!(h.host.log().contains("response aborted"));
     assert_eq!(h.get("/healthz").await.0, 200);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn metrics_given_their_own_listener_leave_the_app_port() {
+    // Metrics name every route and its volume: an operator who gives them
+    // a listener of their own has them there and nowhere else.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let own = format!("127.0.0.1:{port}");
+    let h = start("", 1_000, &[("TODO_METRICS_LISTEN", &own)]);
+    assert_eq!(h.get("/version").await.0, 200);
+    assert_eq!(h.get("/metrics").await.0, 404);
+    let resp = h
+        .http
+        .get(format!("http://{own}/metrics"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let text = resp.text().await.unwrap();
+    assert!(text.contains("todo_handler_seconds"), "{text}");
+}

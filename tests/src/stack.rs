@@ -23,6 +23,11 @@ pub trait Stack: Send {
     /// that is the whole application, started again at once; on the real
     /// stack the other replica goes on serving until
     /// [`Stack::revive_websocket`].
+    /// Where `component`'s `replica` serves `/metrics` (in-process: the
+    /// one host's app port, bound to loopback; a pod: its own listener).
+    fn metrics_url(&self, _component: &str, _replica: usize) -> String {
+        self.url("/metrics")
+    }
     fn kill_websocket(&mut self, _replica: usize) -> Result<()> {
         self.crash_and_restart()
     }

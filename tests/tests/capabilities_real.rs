@@ -238,4 +238,19 @@ async fn invocation_secrets_and_outgoing_http_in_a_pod() {
     let body = resp["body"].as_str().unwrap();
     assert!(body.contains("HttpRequestDenied"), "{resp}");
     assert_eq!(receiver.seen().len(), 1);
+
+    // Metrics describe everyone's traffic: a pod serves them on its own
+    // listener, never on the app port the sidecar and the ingress reach.
+    let app_port = p.stack.replica_url("probe", 0, "/metrics");
+    let on_app_port = p.http.get(app_port).send().await.unwrap();
+    assert_eq!(on_app_port.status(), 404);
+    let own = p
+        .http
+        .get(p.stack.metrics_url("probe", 0))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(own.status(), 200);
+    let text = own.text().await.unwrap();
+    assert!(text.contains("todo_handler_seconds"), "{text}");
 }

@@ -322,7 +322,7 @@ async fn devices(stack: &dyn Stack, session: &Session) -> Vec<String> {
 
 /// Connections closed with `code` by websocket replica 0 so far.
 async fn closed_with(stack: &dyn Stack, code: u16) -> u64 {
-    let url = stack.ws_url(0, "/metrics").replacen("ws://", "http://", 1);
+    let url = stack.metrics_url("websocket", 0);
     let text = reqwest::get(url).await.unwrap().text().await.unwrap();
     let series = format!("todo_ws_closed_total{{code=\"{code}\",component=\"websocket\"}}");
     text.lines()

@@ -146,8 +146,27 @@ async fn web_app_is_served(api: &Api<'_>, name: &str) {
             .starts_with("text/html"),
         "[{name}]"
     );
-    assert!(index.headers().contains_key("content-security-policy"));
+    let policy = index.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
     let html = index.text().await.unwrap();
+    // Inline scripts run only by hash: each of the page's own (Next.js
+    // writes them as bare `<script>` elements) has one, nothing else does.
+    let scripts = policy
+        .split("; ")
+        .find(|d| d.starts_with("script-src "))
+        .unwrap_or_else(|| panic!("[{name}] no script-src: {policy}"));
+    assert!(!scripts.contains("unsafe-inline"), "[{name}] {scripts}");
+    assert!(
+        html.contains("<script>"),
+        "[{name}] the export has inline scripts"
+    );
+    assert_eq!(
+        scripts.matches("'sha256-").count(),
+        html.matches("<script>").count(),
+        "[{name}] {scripts}"
+    );
     let asset = html
         .split('"')
         .find(|s| s.starts_with("/_next/static/") && s.ends_with(".js"))

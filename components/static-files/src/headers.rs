@@ -1,25 +1,9 @@
-//! The headers of a served file: its type, validator, caching and the
-//! security policy of the pages.
+//! The headers of a served file: its type, validator and caching (the
+//! pages' security policy is [`crate::csp`]'s).
 
 use std::path::Path;
 
 use sha2::{Digest, Sha256};
-
-/// What pages may load: only this origin, with the exceptions the app
-/// needs. Next.js's static export inlines its bootstrap scripts and
-/// styles (`'unsafe-inline'`); the app talks to the API over WebSockets
-/// (`ws:`/`wss:`, which `'self'` does not cover in every browser); icons
-/// may be data URLs. No framing, no plugins, no foreign form targets.
-pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; \
-    script-src 'self' 'unsafe-inline'; \
-    style-src 'self' 'unsafe-inline'; \
-    img-src 'self' data:; \
-    font-src 'self'; \
-    connect-src 'self' ws: wss:; \
-    object-src 'none'; \
-    base-uri 'self'; \
-    form-action 'self'; \
-    frame-ancestors 'none'";
 
 /// Next.js puts a content hash in every name under `/_next/static/`: a
 /// new build means new names, so these may be kept for good.
@@ -128,23 +112,5 @@ mod tests {
         assert!(none_match(&format!("\"x\", W/{tag}"), &tag));
         assert!(none_match("*", &tag));
         assert!(!none_match("\"x\"", &tag));
-    }
-
-    #[test]
-    fn the_policy_allows_only_this_origin_and_what_the_app_needs() {
-        for directive in [
-            "default-src 'self'",
-            "connect-src 'self' ws: wss:",
-            "script-src 'self' 'unsafe-inline'",
-            "style-src 'self' 'unsafe-inline'",
-            "img-src 'self' data:",
-            "font-src 'self'",
-            "frame-ancestors 'none'",
-        ] {
-            assert!(
-                CONTENT_SECURITY_POLICY.split("; ").any(|d| d == directive),
-                "{directive}"
-            );
-        }
     }
 }

@@ -3,6 +3,7 @@
 //! Logic in plain modules working on any root directory (native tests
 //! against a temp dir); WIT glue in `component`, wasm only.
 
+pub mod csp;
 pub mod headers;
 pub mod path;
 pub mod serve;

@@ -4,7 +4,8 @@ use std::path::Path;
 
 use todo_domain::http::{Request, Response};
 
-use crate::headers::{self, COMMON, CONTENT_SECURITY_POLICY, REVALIDATE};
+use crate::csp;
+use crate::headers::{self, COMMON, REVALIDATE};
 use crate::path::{self, Resolved};
 
 /// Served (with status 404) for paths that name no file, when present.
@@ -81,6 +82,7 @@ fn file_response(req: &Request, url_path: &str, file: &Path, content: Vec<u8>) -
         .with_header("cache-control", cache);
     }
     let content_type = headers::content_type(file);
+    let policy = headers::is_html(&content_type).then(|| csp::policy_for(&content));
     let mut resp = Response {
         status: 200,
         headers: Vec::new(),
@@ -89,8 +91,8 @@ fn file_response(req: &Request, url_path: &str, file: &Path, content: Vec<u8>) -
     .with_header("content-type", &content_type)
     .with_header("etag", &etag)
     .with_header("cache-control", cache);
-    if headers::is_html(&content_type) {
-        resp = resp.with_header("content-security-policy", CONTENT_SECURITY_POLICY);
+    if let Some(policy) = policy {
+        resp = resp.with_header("content-security-policy", &policy);
     }
     resp
 }
@@ -114,13 +116,16 @@ fn redirect(location: &str, query: &str) -> Response {
 /// 404: the export's own page when it has one.
 fn not_found(root: &Path) -> Response {
     match std::fs::read(root.join(NOT_FOUND_PAGE)) {
-        Ok(page) => Response {
-            status: 404,
-            headers: Vec::new(),
-            body: page,
+        Ok(page) => {
+            let policy = csp::policy_for(&page);
+            Response {
+                status: 404,
+                headers: Vec::new(),
+                body: page,
+            }
+            .with_header("content-type", "text/html; charset=utf-8")
+            .with_header("content-security-policy", &policy)
         }
-        .with_header("content-type", "text/html; charset=utf-8")
-        .with_header("content-security-policy", CONTENT_SECURITY_POLICY),
         Err(_) => Response::text(404, "not found\n"),
     }
     .with_header("cache-control", REVALIDATE)
@@ -175,10 +180,8 @@ mod tests {
             resp.header("content-type"),
             Some("text/html; charset=utf-8")
         );
-        assert_eq!(
-            resp.header("content-security-policy"),
-            Some(CONTENT_SECURITY_POLICY)
-        );
+        let policy = resp.header("content-security-policy").unwrap();
+        assert!(policy.contains("script-src 'self';"), "{policy}");
         assert_eq!(resp.header("cache-control"), Some("no-cache"));
         assert_eq!(resp.header("x-content-type-options"), Some("nosniff"));
         assert_eq!(resp.header("referrer-policy"), Some("same-origin"));

@@ -22,6 +22,7 @@ use crate::capabilities::state::dapr::DaprState;
 use crate::config::HostEnv;
 use crate::engine::registry::{Registry, spawn_watcher};
 use crate::engine::{Runtime, now_ms};
+use crate::ops::metrics_route::MetricsPlace;
 use crate::triggers::http::{Front, Invocation, SidecarAuth};
 use crate::triggers::job::dapr::DaprJobs;
 use crate::triggers::topic::dapr::DaprTopics;
@@ -40,6 +41,8 @@ pub struct ServeOptions {
     pub max_body_bytes: usize,
     /// The front door's connection deadlines and cap.
     pub connections: crate::ops::listener::ConnLimits,
+    /// The only place a pod serves `/metrics` (never its app port).
+    pub metrics_listen: Option<SocketAddr>,
     /// Where the client address components see comes from.
     pub client_address: crate::triggers::http::ClientAddress,
     pub hot_swap: bool,
@@ -167,6 +170,9 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
         }
     });
     tracing::info!(component = %opts.component, dapr_http_port = opts.dapr_http_port, "pod mode");
+    MetricsPlace::choose(true, addr, opts.metrics_listen)
+        .start_own()
+        .await?;
     println!("todo-host listening on http://{addr}");
     crate::ops::shutdown::serve_until_stopped(listener, app, opts.connections).await
 }

@@ -22,6 +22,7 @@ use crate::capabilities::state::embedded::EmbeddedState;
 use crate::config::HostEnv;
 use crate::engine::registry::{Registry, spawn_watcher};
 use crate::engine::{Runtime, now_ms};
+use crate::ops::metrics_route::MetricsPlace;
 use crate::triggers::http::{Front, router};
 use crate::triggers::websocket::{KeepAlive, Sockets};
 use crate::triggers::{job, topic};
@@ -36,6 +37,8 @@ pub struct UpOptions {
     pub max_body_bytes: usize,
     /// The front door's connection deadlines and cap.
     pub connections: crate::ops::listener::ConnLimits,
+    /// A listener of its own for `/metrics` (see `MetricsPlace`).
+    pub metrics_listen: Option<SocketAddr>,
     /// Where the client address components see comes from.
     pub client_address: crate::triggers::http::ClientAddress,
     pub secrets_file: Option<PathBuf>,
@@ -153,5 +156,8 @@ pub async fn up(opts: UpOptions) -> anyhow::Result<()> {
     tracing::info!(data_dir = %opts.data_dir.display(), "in-process mode ready");
     // Tests and scripts read this line to learn the port when given `:0`.
     println!("todo-host listening on http://{addr}");
-    crate::ops::shutdown::serve_until_stopped(listener, router(front), opts.connections).await
+    let metrics = MetricsPlace::choose(false, addr, opts.metrics_listen);
+    metrics.start_own().await?;
+    let app = router(front).merge(metrics.app_routes());
+    crate::ops::shutdown::serve_until_stopped(listener, app, opts.connections).await
 }

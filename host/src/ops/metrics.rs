@@ -1,4 +1,5 @@
-//! Prometheus metrics of the host, served at `/metrics` in both modes:
+//! Prometheus metrics of the host, served at `/metrics` (where: see
+//! [`super::metrics_route`]):
 //! events in and out, handler latency, delivery latency (event `time` to
 //! handling), retries and dead letters.
 

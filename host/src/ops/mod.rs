@@ -5,5 +5,6 @@
 pub mod correlation;
 pub mod listener;
 pub mod metrics;
+pub mod metrics_route;
 pub mod private_fs;
 pub mod shutdown;

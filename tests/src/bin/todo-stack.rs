@@ -107,6 +107,7 @@ fn write_state(state: &Path, stack: &RealStack, door: &FrontDoor, generation: u6
                 "name": p.name,
                 "component": p.component,
                 "app_port": p.app_port,
+                "metrics_port": p.metrics_port,
                 "dapr_http_port": p.dapr_http_port,
                 "host_pid": stack.host_pid(i),
                 "daprd_pid_file": stack.daprd_pid_file(i),

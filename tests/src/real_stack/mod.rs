@@ -274,6 +274,7 @@ impl RealStack {
                     component: component.clone(),
                     name,
                     app_port: free_port(),
+                    metrics_port: free_port(),
                     dapr_http_port: free_port(),
                     dir,
                     host: None,
@@ -521,6 +522,11 @@ impl Stack for RealStack {
     fn ws_url(&self, replica: usize, path: &str) -> String {
         self.replica_url("websocket", replica % 2, path)
             .replacen("http://", "ws://", 1)
+    }
+
+    fn metrics_url(&self, component: &str, replica: usize) -> String {
+        let pod = &self.pods[self.replica_index(component, replica)];
+        format!("http://127.0.0.1:{}/metrics", pod.metrics_port)
     }
 }
 

@@ -17,6 +17,9 @@ pub struct Pod {
     /// group) and the host's outbox lane, as a StatefulSet pod has.
     pub name: String,
     pub app_port: u16,
+    /// The host's own listener for `/metrics` (a pod serves none on its
+    /// app port).
+    pub metrics_port: u16,
     pub dapr_http_port: u16,
     pub(super) dir: PathBuf,
     pub(super) host: Option<Child>,
@@ -55,6 +58,10 @@ impl Launch<'_> {
                 .args(["serve", "--component", &pod.component, "--manifest"])
                 .arg(self.manifest)
                 .args(["--listen", &format!("127.0.0.1:{}", pod.app_port)])
+                .args([
+                    "--metrics-listen",
+                    &format!("127.0.0.1:{}", pod.metrics_port),
+                ])
                 .arg("--cache-dir")
                 .arg(&cache_dir)
                 .env("DAPR_HTTP_PORT", pod.dapr_http_port.to_string())
@@ -94,6 +101,8 @@ impl Launch<'_> {
             if !sidecar_up {
                 pod.app_port = free_port();
             }
+            // The sidecar never calls this one: always free to change.
+            pod.metrics_port = free_port();
         }
         // The script picks daprd's gRPC ports by binding port 0 and
         // releasing it; another process can take one before daprd binds it

@@ -21,6 +21,7 @@
 mod handlers;
 mod input;
 pub mod repo;
+mod sessions;
 pub mod throttle;
 
 #[cfg(test)]

@@ -10,9 +10,10 @@
 //! - `refresh:<sha256 hex of the token>` → [`RefreshRecord`] JSON, with a
 //!   TTL of 30 days. A rotated token's record stays, marked `rotated`, so
 //!   that its reuse is recognised.
-//! - `refresh-family:<family>` → the digest of the family's live token: a
-//!   family is one sign-in's chain of rotated tokens, revoked whole when a
-//!   rotated token comes back (it was stolen, or its owner's copy was).
+//! - `refresh-family:<family>` and `sessions:<user id>`: a family is one
+//!   sign-in's chain of rotated tokens, revoked whole when a rotated token
+//!   comes back (it was stolen, or its owner's copy was) or its holder
+//!   signs out; see [`super::sessions`] for them and their bounds.
 //! - `signin-failures:…`: the sign-in throttle's, see [`super::throttle`].
 
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
@@ -23,6 +24,8 @@ use todo_domain::kv::retry_on_conflict;
 use todo_domain::{KeyValue, KvError, Op, Precondition, SetOptions};
 
 use super::User;
+pub use super::sessions::revoke_family;
+use super::sessions::{FamilyRecord, Sessions, read_family};
 
 /// Life of a refresh token; each refresh starts a new one (sliding
 /// sessions: a user active at least monthly stays signed in).
@@ -141,25 +144,26 @@ fn to_json(value: &impl Serialize) -> Vec<u8> {
     serde_json::to_vec(value).expect("plain records always serialize")
 }
 
-fn family_key(family: &str) -> String {
-    format!("refresh-family:{family}")
-}
-
-/// The new token's record and its family's pointer to it. A new sign-in's
-/// family is named by its first token's digest (unique, and no secret).
-fn refresh_ops(user_id: &str, token: &str, family: Option<&str>, now: DateTime<Utc>) -> Vec<Op> {
+/// The new token's record and its family's pointer to it: `family` as
+/// it stands after this token joined it, or (`None`) a new sign-in's,
+/// named by its first token's digest (unique, and no secret).
+fn refresh_ops(
+    user_id: &str,
+    token: &str,
+    family: Option<(&str, FamilyRecord)>,
+    now: DateTime<Utc>,
+) -> Vec<Op> {
     let digest = token_digest(token);
-    let family = family.map_or_else(|| digest.clone(), str::to_owned);
+    let (name, pointer) = family.map_or_else(
+        || (digest.clone(), FamilyRecord::new(digest.clone())),
+        |(name, record)| (name.to_owned(), record),
+    );
     let record = RefreshRecord {
         user_id: user_id.to_owned(),
         expires_at: now + Duration::seconds(i64::from(REFRESH_TTL_SECONDS)),
-        family: Some(family.clone()),
+        family: Some(name.clone()),
         rotated: false,
         rotated_at: None,
-    };
-    let ttl = SetOptions {
-        precondition: None,
-        ttl_seconds: Some(REFRESH_TTL_SECONDS),
     };
     vec![
         Op::Set {
@@ -167,14 +171,10 @@ fn refresh_ops(user_id: &str, token: &str, family: Option<&str>, now: DateTime<U
             value: to_json(&record),
             options: SetOptions {
                 precondition: Some(Precondition::Absent),
-                ..ttl.clone()
+                ttl_seconds: Some(REFRESH_TTL_SECONDS),
             },
         },
-        Op::Set {
-            key: family_key(&family),
-            value: digest.into_bytes(),
-            options: ttl,
-        },
+        pointer.write_op(&name),
     ]
 }
 
@@ -225,6 +225,7 @@ pub fn create_account(
         ]
         .into_iter()
         .chain(refresh_ops(&user.id, refresh_token, None, now))
+        .chain(Sessions::none().add(kv, &user.id, &token_digest(refresh_token), now)?)
         .collect(),
         vec![],
     )
@@ -251,14 +252,19 @@ pub fn update_user(
     })
 }
 
-/// Stores a new refresh token for `user_id`.
+/// Starts a session for `user_id` with its first refresh token `token`
+/// (past the user's bound, the oldest session ends: see [`sessions`]).
 pub fn create_refresh(
     kv: &impl KeyValue,
     user_id: &str,
     token: &str,
     now: DateTime<Utc>,
 ) -> Result<(), KvError> {
-    kv.transact(refresh_ops(user_id, token, None, now), vec![])
+    retry_on_conflict(WRITE_ATTEMPTS, || {
+        let mut ops = refresh_ops(user_id, token, None, now);
+        ops.extend(Sessions::read(kv, user_id)?.add(kv, user_id, &token_digest(token), now)?);
+        kv.transact(ops, vec![])
+    })
 }
 
 impl RefreshLookup {
@@ -322,36 +328,32 @@ pub fn rotate_refresh(
             ttl_seconds: Some(REFRESH_TTL_SECONDS),
         },
     }];
+    let old_digest = token_digest(old_token);
+    let family =
+        read_family(kv, &grant.family)?.unwrap_or_else(|| FamilyRecord::new(old_digest.clone()));
+    let (family, forgotten) = family.rotated_to(&old_digest, token_digest(new_token));
     ops.extend(refresh_ops(
         &grant.user_id,
         new_token,
-        Some(&grant.family),
+        Some((&grant.family, family)),
         now,
     ));
+    ops.extend(forgotten);
     kv.transact(ops, vec![])
 }
 
-/// Revokes the live token of `family` (and so every later one): a rotated
-/// token came back. Revoking a family already gone succeeds.
-pub fn revoke_family(kv: &impl KeyValue, family: &str) -> Result<(), KvError> {
-    let key = family_key(family);
-    let Some((live, _)) = kv.get(&key)? else {
-        return Ok(());
-    };
-    let live = String::from_utf8(live)
-        .map_err(|_| KvError::Invalid(format!("stored value under `{key}` is not UTF-8")))?;
-    kv.transact(
-        vec![
-            Op::delete(format!("refresh:{live}"), None),
-            Op::delete(key, None),
-        ],
-        vec![],
-    )
-}
-
-/// Revokes `token`; revoking an unknown token succeeds.
+/// Ends the session `token` belongs to (every token of it); an unknown
+/// token succeeds.
 pub fn revoke_refresh(kv: &impl KeyValue, token: &str) -> Result<(), KvError> {
-    kv.delete(&refresh_key(token), None)
+    let key = refresh_key(token);
+    let family = match kv.get(&key)? {
+        Some((bytes, _)) => parse::<RefreshRecord>(&key, &bytes)?.family,
+        None => return Ok(()),
+    };
+    match family {
+        Some(family) => revoke_family(kv, &family),
+        None => kv.delete(&key, None),
+    }
 }
 
 #[cfg(test)]
@@ -462,5 +464,86 @@ mod tests {
                 .is_live()
         );
         assert!(!refresh_grant(&kv, "t", later).unwrap().is_live());
+    }
+
+    fn rotate(kv: &MemoryKv, old: &str, new: &str, now: DateTime<Utc>) {
+        let RefreshLookup::Live(grant) = refresh_grant(kv, old, now).unwrap() else {
+            panic!("{old} is not live");
+        };
+        rotate_refresh(kv, old, &grant, new, now).unwrap();
+    }
+
+    #[test]
+    fn past_a_hundred_sessions_a_new_sign_in_ends_the_oldest() {
+        let kv = MemoryKv::new();
+        let now = Utc::now();
+        create_account(&kv, &user("1", "a@b.co"), "s0", now).unwrap();
+        for i in 1..=100 {
+            create_refresh(&kv, "1", &format!("s{i}"), now).unwrap();
+        }
+        let live = |t: &str| refresh_grant(&kv, t, now).unwrap().is_live();
+        // 101 sign-ins, room for 100: the first one ended.
+        assert!(!live("s0"));
+        assert!((1..=100).all(|i| live(&format!("s{i}"))));
+        // A session that ended on its own (signed out) makes room: the
+        // next sign-in ends no one.
+        revoke_refresh(&kv, "s50").unwrap();
+        create_refresh(&kv, "1", "s101", now).unwrap();
+        assert!(live("s1") && live("s101") && !live("s50"));
+        // Another user's sessions are their own.
+        create_refresh(&kv, "2", "other", now).unwrap();
+        assert!(live("s1") && live("other"));
+    }
+
+    #[test]
+    fn a_session_remembers_its_last_fifty_rotated_tokens() {
+        let kv = MemoryKv::new();
+        let now = Utc::now();
+        create_refresh(&kv, "u", "r0", now).unwrap();
+        for i in 0..60 {
+            rotate(&kv, &format!("r{i}"), &format!("r{}", i + 1), now);
+        }
+        assert!(refresh_grant(&kv, "r60", now).unwrap().is_live());
+        // r0..r9 forgotten: no record left to hold.
+        for i in 0..10 {
+            assert!(
+                kv.get(&refresh_key(&format!("r{i}"))).unwrap().is_none(),
+                "r{i}"
+            );
+        }
+        assert!(matches!(
+            refresh_grant(&kv, "r10", now).unwrap(),
+            RefreshLookup::Reused { .. }
+        ));
+        // Reuse of a remembered one still ends the session, every record
+        // of it gone.
+        let RefreshLookup::Reused { family, .. } = refresh_grant(&kv, "r59", now).unwrap() else {
+            panic!("r59 is remembered");
+        };
+        revoke_family(&kv, &family).unwrap();
+        assert!(!refresh_grant(&kv, "r60", now).unwrap().is_live());
+        assert!(kv.get(&refresh_key("r10")).unwrap().is_none());
+    }
+
+    #[test]
+    fn signing_out_ends_the_whole_session_and_old_family_records_still_work() {
+        let kv = MemoryKv::new();
+        let now = Utc::now();
+        create_refresh(&kv, "u", "a0", now).unwrap();
+        // A family pointer as written before rotated tokens were kept: the
+        // live token's digest as plain text.
+        let family = token_digest("a0");
+        kv.set(
+            &format!("refresh-family:{family}"),
+            family.as_bytes(),
+            SetOptions::default(),
+        )
+        .unwrap();
+        rotate(&kv, "a0", "a1", now);
+        rotate(&kv, "a1", "a2", now);
+        assert!(refresh_grant(&kv, "a2", now).unwrap().is_live());
+        // Signing out with the rotated a1 (a stale copy) ends the session.
+        revoke_refresh(&kv, "a1").unwrap();
+        assert!(!refresh_grant(&kv, "a2", now).unwrap().is_live());
     }
 }

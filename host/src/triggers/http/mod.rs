@@ -71,11 +71,7 @@ pub fn router(front: Arc<Front>) -> Router {
             "/healthz",
             get(|| async { axum::Json(json!({"status": "ok"})) }),
         )
-        .route("/readyz", get(readyz))
-        .route(
-            "/metrics",
-            get(|| async { crate::ops::metrics::METRICS.render() }),
-        );
+        .route("/readyz", get(readyz));
     for t in &front.runtime.manifest.websockets {
         app = app.route(&t.route, get(crate::triggers::websocket::upgrade));
     }

@@ -365,6 +365,7 @@ fn events(infra: Infra, o: &Options, runtime: &tokio::runtime::Runtime) -> Resul
     let started = Instant::now();
     let stack = RealStack::start(infra, &manifest).context("starting the bench pods")?;
     let port = |c: &str| stack.pods[stack.pod(c)].app_port;
+    let metrics_port = |c: &str| stack.pods[stack.pod(c)].metrics_port;
     eprintln!("pods up in {:.1} s", started.elapsed().as_secs_f64());
 
     let mut watched = cpu::pod("publisher", port("publisher"));
@@ -374,9 +375,9 @@ fn events(infra: Infra, o: &Options, runtime: &tokio::runtime::Runtime) -> Resul
     let bench = Bench {
         http: reqwest::Client::new(),
         target: Target {
-            publisher_port: port("publisher"),
+            publisher_port: metrics_port("publisher"),
             publisher: "publisher".into(),
-            subscriber_port: port("subscriber"),
+            subscriber_port: metrics_port("subscriber"),
             subscriber: "subscriber".into(),
             topic: TOPIC.into(),
         },

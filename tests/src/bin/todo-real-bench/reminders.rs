@@ -58,9 +58,9 @@ async fn publish(http: &reqwest::Client, dapr_port: u16, events: &[Value]) -> Re
 }
 
 /// Events notification has handled, from its host's metrics.
-async fn handled(http: &reqwest::Client, app_port: u16) -> Result<f64> {
+async fn handled(http: &reqwest::Client, metrics_port: u16) -> Result<f64> {
     let text = http
-        .get(format!("http://127.0.0.1:{app_port}/metrics"))
+        .get(format!("http://127.0.0.1:{metrics_port}/metrics"))
         .send()
         .await?
         .text()
@@ -116,7 +116,7 @@ pub async fn run(
         .context("starting the notification pod")?;
     let pod = &stack.pods[stack.pod("notification")];
     let http = reqwest::Client::new();
-    let base = handled(&http, pod.app_port).await?;
+    let base = handled(&http, pod.metrics_port).await?;
 
     let dues = instants(count, lead, window);
     let events: Vec<Value> = dues
@@ -133,7 +133,7 @@ pub async fn run(
         t0.elapsed().as_secs_f64()
     );
     let deadline = Instant::now() + lead + window + Duration::from_secs(120);
-    while handled(&http, pod.app_port).await? - base < count as f64 {
+    while handled(&http, pod.metrics_port).await? - base < count as f64 {
         if Instant::now() > deadline {
             bail!("notification did not take every reminder.scheduled in time");
         }

@@ -310,7 +310,7 @@ async fn main() -> Result<()> {
             ("websocket", 1),
             ("audit", 0),
         ] {
-            let url = stack.replica_url(component, replica, "/metrics");
+            let url = stack.metrics_url(component, replica);
             handler_time(&format!("{component}-{replica}"), &url).await?;
         }
         tokio::task::block_in_place(|| drop(stack));

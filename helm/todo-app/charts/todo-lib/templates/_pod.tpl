@@ -25,7 +25,7 @@ metadata:
     dapr.io/sidecar-memory-limit: {{ $g.dapr.sidecar.memoryLimit | quote }}
     {{- if and $g.metrics.enabled $g.metrics.podAnnotations }}
     prometheus.io/scrape: "true"
-    prometheus.io/port: {{ .Values.port | quote }}
+    prometheus.io/port: {{ $g.metrics.port | quote }}
     prometheus.io/path: "/metrics"
     {{- end }}
 spec:
@@ -53,6 +53,16 @@ spec:
       env:
         - name: TODO_LISTEN
           value: {{ printf "0.0.0.0:%v" .Values.port | quote }}
+        {{- if $g.metrics.enabled }}
+        # /metrics on a port of its own, bound to the pod's address only
+        # (never on the app port, which the ingress reaches).
+        - name: POD_IP
+          valueFrom:
+            fieldRef:
+              fieldPath: status.podIP
+        - name: TODO_METRICS_LISTEN
+          value: {{ printf "$(POD_IP):%v" $g.metrics.port | quote }}
+        {{- end }}
         - name: TODO_CACHE_DIR
           value: /tmp/compiled
         - name: TODO_LOG_FORMAT
@@ -86,6 +96,11 @@ spec:
         - name: http
           containerPort: {{ .Values.port }}
           protocol: TCP
+        {{- if $g.metrics.enabled }}
+        - name: metrics
+          containerPort: {{ $g.metrics.port }}
+          protocol: TCP
+        {{- end }}
       startupProbe:
         httpGet:
           path: /healthz

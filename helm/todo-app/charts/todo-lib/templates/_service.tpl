@@ -68,6 +68,12 @@ spec:
       port: {{ $g.dapr.metricsPort }}
       targetPort: {{ $g.dapr.metricsPort }}
       protocol: TCP
+    {{- if $g.metrics.enabled }}
+    - name: metrics
+      port: {{ $g.metrics.port }}
+      targetPort: metrics
+      protocol: TCP
+    {{- end }}
 {{- if eq .Values.kind "StatefulSet" }}
 ---
 apiVersion: v1
@@ -177,7 +183,7 @@ spec:
             matchLabels:
               kubernetes.io/metadata.name: {{ $g.networkPolicy.monitoringNamespace | quote }}
       ports:
-        - port: {{ .Values.port }}
+        - port: {{ $g.metrics.port }}
           protocol: TCP
         - port: {{ $g.dapr.metricsPort }}
           protocol: TCP
@@ -199,7 +205,7 @@ spec:
     matchLabels:
       {{- include "todo-lib.selectorLabels" . | nindent 6 }}
   endpoints:
-    - port: http
+    - port: metrics
       path: /metrics
       interval: {{ $g.metrics.serviceMonitor.interval }}
     - port: dapr-metrics

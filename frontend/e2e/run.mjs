@@ -119,6 +119,22 @@ scenario("a script injected into the page does not run", async () => {
     return result;
   });
   expect(ran === false, "an injected inline script ran");
+
+  // What such a script could reach holds no long-lived credential: the
+  // refresh token is only in an HttpOnly cookie for /api/auth/.
+  const visible = await a1.page.evaluate(() => ({
+    stored: JSON.parse(localStorage.getItem("todo.session")),
+    cookies: document.cookie,
+  }));
+  expect(visible.stored.accessToken && visible.stored.refreshToken === undefined, "no refresh token in localStorage");
+  expect(!visible.cookies.includes("todo_refresh"), `the page sees the cookie: ${visible.cookies}`);
+  const jar = await a1.context.cookies();
+  const cookie = jar.find((c) => c.name === "todo_refresh");
+  expect(cookie, "the browser holds the refresh cookie");
+  expect(
+    cookie.httpOnly && cookie.sameSite === "Strict" && cookie.path === "/api/auth/",
+    `the cookie is HttpOnly, SameSite=Strict, for /api/auth/ only: ${JSON.stringify(cookie)}`,
+  );
 });
 
 scenario("create, edit, complete, delete and undo", async () => {
@@ -381,13 +397,14 @@ scenario("an expired session goes back to sign-in and keeps what was typed", asy
   await page.goto("/");
   await page.getByRole("button", { name: "New task" }).click();
   await fillTask(page, { title: "Typed before expiry" });
-  // The session ends elsewhere: its refresh token is revoked and the access token no longer works.
+  // The session ends elsewhere: its refresh token (in the cookie) is
+  // revoked and the access token no longer works.
   await page.evaluate(async () => {
     const s = JSON.parse(localStorage.getItem("todo.session"));
     await fetch("/api/auth/signout", {
       method: "POST",
       headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ refresh_token: s.refreshToken }),
+      body: "{}",
     });
     localStorage.setItem("todo.session", JSON.stringify({ ...s, accessToken: "expired" }));
   });
@@ -439,19 +456,18 @@ scenario("two tabs renewing the session at once both stay signed in", async () =
       }
     });
     const after = await stored();
-    expect(after.refreshToken !== before.refreshToken, `round ${round}: the session was renewed`);
+    expect(after.accessToken !== before.accessToken, `round ${round}: the session was renewed`);
   }
-  // The stored refresh token is the session's live one.
+  // The cookie's refresh token is the session's live one.
   const status = await d.page.evaluate(async () => {
-    const s = JSON.parse(localStorage.getItem("todo.session"));
     const res = await fetch("/api/auth/refresh", {
       method: "POST",
       headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ refresh_token: s.refreshToken }),
+      body: "{}",
     });
     return res.status;
   });
-  expect(status === 200, `the stored refresh token still works: ${status}`);
+  expect(status === 200, `the cookie's refresh token still works: ${status}`);
   await d.context.close();
 });
 

@@ -109,11 +109,12 @@ export async function freshSession(): Promise<StoredSession | null> {
   return refresh(s);
 }
 
-/** Exchanges the refresh token once, however many calls ask at the same
- * time. A refresh token works once, and the server ends the whole session
- * when a rotated one comes back (the sign of a stolen copy), so the tabs of
- * this browser take turns under one lock: a tab that finds the token
- * rotated by another while it waited takes that tab's stored session. */
+/** Exchanges the refresh token (in the HttpOnly cookie) once, however many
+ * calls ask at the same time. A refresh token works once, and the server
+ * ends the whole session when a rotated one comes back (the sign of a
+ * stolen copy), so the tabs of this browser take turns under one lock: a
+ * tab that finds the session renewed by another while it waited takes
+ * that tab's stored session. */
 export function refresh(used: StoredSession | null): Promise<StoredSession | null> {
   if (!refreshing) {
     refreshing = acrossTabs(() => doRefresh(used)).finally(() => {
@@ -137,13 +138,13 @@ async function acrossTabs<T>(f: () => Promise<T>): Promise<T> {
 async function doRefresh(used: StoredSession | null): Promise<StoredSession | null> {
   const current = readSession();
   if (!current) return null;
-  if (used && current.refreshToken !== used.refreshToken) return current;
+  if (used && current.accessToken !== used.accessToken) return current;
   let res: Response;
   try {
     res = await fetch("/api/auth/refresh", {
       method: "POST",
       headers: { "Content-Type": "application/json", Accept: "application/json" },
-      body: JSON.stringify({ refresh_token: current.refreshToken }),
+      body: JSON.stringify(tokenBody(current)),
     });
   } catch {
     throw new ApiError(0, { code: "network", message: "The server cannot be reached." });
@@ -152,13 +153,13 @@ async function doRefresh(used: StoredSession | null): Promise<StoredSession | nu
   if (res.status === 409) {
     // Another tab renewed it a moment ago and its newer session has not
     // reached this tab's storage yet: wait for it, then use it.
-    const newer = await newerSession(current.refreshToken);
+    const newer = await newerSession(current.accessToken);
     if (newer) return newer;
     expireSession();
     return null;
   }
   const again = readSession();
-  if (again && again.refreshToken !== current.refreshToken) return again;
+  if (again && again.accessToken !== current.accessToken) return again;
   if (res.status === 401 || res.status === 400) {
     expireSession();
     return null;
@@ -166,12 +167,21 @@ async function doRefresh(used: StoredSession | null): Promise<StoredSession | nu
   return parse<never>(res);
 }
 
-/** The stored session once it holds another refresh token than `spent`,
- * or null if none arrives within a few seconds. */
+/** What refresh and sign-out send: the cookie carries the token, and the
+ * next one goes there too; a session stored before the cookie held it
+ * hands its token over once. */
+function tokenBody(s: StoredSession | null): Record<string, string> {
+  const body: Record<string, string> = { refresh_token_delivery: "cookie" };
+  if (s?.refreshToken) body.refresh_token = s.refreshToken;
+  return body;
+}
+
+/** The stored session once another tab renewed it (its access token is
+ * not `spent`), or null if none arrives within a few seconds. */
 async function newerSession(spent: string): Promise<StoredSession | null> {
   for (let i = 0; i < 50; i++) {
     const s = readSession();
-    if (s && s.refreshToken !== spent) return s;
+    if (s && s.accessToken !== spent) return s;
     await new Promise((r) => setTimeout(r, 100));
   }
   return null;
@@ -184,7 +194,10 @@ function expireSession() {
 }
 
 export async function signIn(email: string, password: string): Promise<StoredSession> {
-  const s = await api<Session>("POST", "/api/auth/signin", { body: { email, password }, auth: false });
+  const s = await api<Session>("POST", "/api/auth/signin", {
+    body: { email, password, refresh_token_delivery: "cookie" },
+    auth: false,
+  });
   return storeSession(s);
 }
 
@@ -195,7 +208,7 @@ export async function signUp(
   timeZone: string,
 ): Promise<StoredSession> {
   const s = await api<Session>("POST", "/api/auth/signup", {
-    body: { email, password, name, time_zone: timeZone },
+    body: { email, password, name, time_zone: timeZone, refresh_token_delivery: "cookie" },
     auth: false,
   });
   return storeSession(s);
@@ -205,10 +218,7 @@ export async function signOut(): Promise<void> {
   const s = readSession();
   clearSession();
   if (s) {
-    await api("POST", "/api/auth/signout", {
-      body: { refresh_token: s.refreshToken },
-      auth: false,
-    }).catch(() => undefined);
+    await api("POST", "/api/auth/signout", { body: tokenBody(s), auth: false }).catch(() => undefined);
   }
 }
 

@@ -1,5 +1,7 @@
 // The signed-in session, kept in localStorage so it survives a reload and
-// is shared by the tabs of one browser. Components subscribe through
+// is shared by the tabs of one browser. The refresh token is not in it: the
+// server keeps that in an HttpOnly cookie sent only to /api/auth/, out of
+// reach of any script on the page. Components subscribe through
 // `useSession` (useSyncExternalStore); another tab's sign-in, refresh or
 // sign-out reaches them through the `storage` event.
 
@@ -11,7 +13,9 @@ const KEY = "todo.session";
 export interface StoredSession {
   user: User;
   accessToken: string;
-  refreshToken: string;
+  /** Only in a session stored before the cookie held it: handed to the
+   * server once, at the next refresh, and gone after. */
+  refreshToken?: string;
   /** Epoch milliseconds when the access token expires. */
   expiresAt: number;
 }

@@ -14,7 +14,9 @@ export interface User {
 export interface Session {
   user: User;
   access_token: string;
-  refresh_token: string;
+  /** Absent when the server put it in the HttpOnly cookie (the web app's
+   * way, `refresh_token_delivery: "cookie"`). */
+  refresh_token?: string;
   expires_in: number;
 }
 

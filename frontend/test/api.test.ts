@@ -4,8 +4,11 @@ import { readSession, storeSession } from "@/lib/session";
 
 const user = { id: "u1", email: "a@example.test", name: "A", time_zone: "UTC" };
 
-function session(access: string, refresh: string, expiresIn = 900) {
-  return { user, access_token: access, refresh_token: refresh, expires_in: expiresIn };
+/** A session as the server answers the web app: the refresh token is in
+ * the HttpOnly cookie, not in the body (`refresh` only for one stored by an
+ * earlier version, which kept it). */
+function session(access: string, refresh?: string, expiresIn = 900) {
+  return { user, access_token: access, expires_in: expiresIn, ...(refresh ? { refresh_token: refresh } : {}) };
 }
 
 function json(status: number, body: unknown): Response {
@@ -16,7 +19,7 @@ afterEach(() => vi.unstubAllGlobals());
 
 describe("api", () => {
   it("sends the access token and parses the answer", async () => {
-    storeSession(session("A1", "R1"));
+    storeSession(session("A1"));
     const fetch = vi.fn(async () => json(200, { ok: true }));
     vi.stubGlobal("fetch", fetch);
     await expect(api("GET", "/api/me")).resolves.toEqual({ ok: true });
@@ -25,14 +28,17 @@ describe("api", () => {
   });
 
   it("refreshes once on 401 and retries with the new token", async () => {
-    storeSession(session("A1", "R1"));
+    storeSession(session("A1"));
     const seen: string[] = [];
+    let refreshes = 0;
     vi.stubGlobal(
       "fetch",
       vi.fn(async (path: string, init: RequestInit) => {
         if (path === "/api/auth/refresh") {
-          expect(JSON.parse(String(init.body))).toEqual({ refresh_token: "R1" });
-          return json(200, session("A2", "R2"));
+          refreshes++;
+          // The token travels in the cookie, which the browser adds.
+          expect(JSON.parse(String(init.body))).toEqual({ refresh_token_delivery: "cookie" });
+          return json(200, session("A2"));
         }
         const auth = (init.headers as Record<string, string>).Authorization;
         seen.push(auth);
@@ -43,12 +49,33 @@ describe("api", () => {
     const [a, b] = await Promise.all([api("GET", "/api/tasks"), api("GET", "/api/me")]);
     expect(a).toEqual({ n: 1 });
     expect(b).toEqual({ n: 1 });
-    expect(readSession()?.refreshToken).toBe("R2");
+    expect(refreshes).toBe(1);
+    expect(readSession()?.accessToken).toBe("A2");
     expect(seen.filter((s) => s === "Bearer A2")).toHaveLength(2);
   });
 
+  it("hands a refresh token stored by an earlier version over to the cookie once", async () => {
+    storeSession(session("A1", "R1", 0));
+    const bodies: unknown[] = [];
+    vi.stubGlobal(
+      "fetch",
+      vi.fn(async (path: string, init: RequestInit) => {
+        if (path === "/api/auth/refresh") {
+          bodies.push(JSON.parse(String(init.body)));
+          return json(200, session("A2"));
+        }
+        return json(200, { ok: true });
+      }),
+    );
+    await api("GET", "/api/me");
+    expect(bodies).toEqual([{ refresh_token_delivery: "cookie", refresh_token: "R1" }]);
+    // Nothing a page script could steal stays in storage.
+    expect(readSession()?.refreshToken).toBeUndefined();
+    expect(localStorage.getItem("todo.session")).not.toContain("R1");
+  });
+
   it("ends the session, saying why, when the refresh is refused", async () => {
-    storeSession(session("A1", "R1"));
+    storeSession(session("A1"));
     vi.stubGlobal(
       "fetch",
       vi.fn(async (path: string) =>
@@ -65,14 +92,14 @@ describe("api", () => {
   });
 
   it("after a 409 (another tab just renewed), uses the session that tab stores", async () => {
-    storeSession(session("A1", "R1"));
+    storeSession(session("A1"));
     const seen: string[] = [];
     vi.stubGlobal(
       "fetch",
       vi.fn(async (path: string, init: RequestInit) => {
         if (path === "/api/auth/refresh") {
           // The other tab's renewal reaches this tab's storage a moment later.
-          setTimeout(() => storeSession(session("A2", "R2")), 150);
+          setTimeout(() => storeSession(session("A2")), 150);
           return json(409, { error: { code: "conflict", message: "just renewed" } });
         }
         const auth = (init.headers as Record<string, string>).Authorization;
@@ -81,12 +108,12 @@ describe("api", () => {
       }),
     );
     await expect(api("GET", "/api/tasks")).resolves.toEqual({ n: 2 });
-    expect(readSession()?.refreshToken).toBe("R2");
+    expect(readSession()?.accessToken).toBe("A2");
     expect(seen).toEqual(["Bearer A1", "Bearer A2"]);
   });
 
   it("turns a refusal into an ApiError naming the field", async () => {
-    storeSession(session("A1", "R1"));
+    storeSession(session("A1"));
     vi.stubGlobal(
       "fetch",
       vi.fn(async () => json(422, { error: { code: "validation_failed", message: "must not be blank", field: "title" } })),
@@ -97,7 +124,7 @@ describe("api", () => {
   });
 
   it("reports an unreachable server as a network error", async () => {
-    storeSession(session("A1", "R1"));
+    storeSession(session("A1"));
     vi.stubGlobal("fetch", vi.fn(async () => Promise.reject(new TypeError("Failed to fetch"))));
     await expect(api("GET", "/api/tasks")).rejects.toMatchObject({ status: 0, code: "network" });
   });

@@ -1,5 +1,6 @@
 //! Accounts and isolation over HTTP on every stack: sign-up, sign-in,
-//! refresh rotation (and a reused token ending its session), sign-out, the profile, 401s, slowed sign-ins, and two
+//! refresh rotation (and a reused token ending its session), the web app's
+//! refresh cookie, at most 100 sessions, sign-out, the profile, 401s, slowed sign-ins, and two
 //! users who never see or change each other's data on any route.
 
 use std::net::IpAddr;
@@ -422,5 +423,96 @@ async fn a_guesser_elsewhere_cannot_lock_the_owner_out() {
             status = post_from(&phone, &url, &right, &[]).await.0;
         }
         assert_eq!(status, 200, "[{name}] the owner could not sign in");
+    }
+}
+
+/// `todo_refresh`'s value in a response's `Set-Cookie` ("" when removed).
+fn refresh_cookie(resp: &reqwest::Response) -> String {
+    let header = resp.headers()["set-cookie"].to_str().unwrap();
+    header
+        .split(';')
+        .next()
+        .and_then(|pair| pair.strip_prefix("todo_refresh="))
+        .unwrap_or_else(|| panic!("not the refresh cookie: {header}"))
+        .to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_web_apps_refresh_token_lives_in_an_http_only_cookie() {
+    for stack in stacks() {
+        let name = stack.name();
+        let http = reqwest::Client::new();
+        let user = sign_up(stack.as_ref()).await;
+        let signin = http
+            .post(stack.url("/api/auth/signin"))
+            .json(&json!({"email": user.email, "password": user.password,
+                          "refresh_token_delivery": "cookie"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(signin.status(), 200, "[{name}]");
+        let set = signin.headers()["set-cookie"].to_str().unwrap().to_owned();
+        for attribute in ["HttpOnly", "SameSite=Strict", "Path=/api/auth/"] {
+            assert!(set.split("; ").any(|a| a == attribute), "[{name}] {set}");
+        }
+        let first = refresh_cookie(&signin);
+        let body: Value = signin.json().await.unwrap();
+        assert!(body.get("refresh_token").is_none(), "[{name}] {body}");
+
+        let refresh = |token: String| {
+            let req = http
+                .post(stack.url("/api/auth/refresh"))
+                .header("cookie", format!("todo_refresh={token}"))
+                .json(&json!({}));
+            async move { req.send().await.unwrap() }
+        };
+        let renewed = refresh(first.clone()).await;
+        assert_eq!(renewed.status(), 200, "[{name}]");
+        let second = refresh_cookie(&renewed);
+        assert_ne!(second, first, "[{name}] rotated");
+        let signout = http
+            .post(stack.url("/api/auth/signout"))
+            .header("cookie", format!("todo_refresh={second}"))
+            .json(&json!({}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(signout.status(), 204, "[{name}]");
+        assert_eq!(
+            refresh_cookie(&signout),
+            "",
+            "[{name}] the cookie is removed"
+        );
+        assert_eq!(refresh(second).await.status(), 401, "[{name}] signed out");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn past_a_hundred_sessions_the_oldest_ends() {
+    for stack in stacks() {
+        let name = stack.name();
+        let user = sign_up(stack.as_ref()).await;
+        let url = stack.url("/api/auth/signin");
+        let signin = json!({"email": user.email, "password": user.password});
+        // 100 sign-ins after the sign-up's session, two at a time (the
+        // sign-in route runs two at once).
+        let mut tokens = Vec::new();
+        for _ in 0..50 {
+            let (a, b) = tokio::join!(post(&url, &signin), post(&url, &signin));
+            for (status, _, body) in [a, b] {
+                assert_eq!(status, 200, "[{name}] {body}");
+                tokens.push(body["refresh_token"].clone());
+            }
+        }
+        let refresh = stack.url("/api/auth/refresh");
+        let (status, _, body) = post(&refresh, &json!({"refresh_token": user.refresh_token})).await;
+        assert_eq!(
+            status, 401,
+            "[{name}] the oldest session still works: {body}"
+        );
+        for token in [&tokens[0], &tokens[99]] {
+            let (status, _, body) = post(&refresh, &json!({ "refresh_token": token })).await;
+            assert_eq!(status, 200, "[{name}] a newer session ended: {body}");
+        }
     }
 }

@@ -11,7 +11,8 @@ use todo_auth::{
 use todo_domain::{ApiError, KeyValue, KvError, Request, Response, Secrets};
 use uuid::Uuid;
 
-use super::input::{ProfilePatch, Signin, Signup, refresh_token};
+use super::cookie::{self, Delivery};
+use super::input::{ProfilePatch, Signin, Signup, TokenBody};
 use super::repo::{self, StoredUser};
 use super::throttle::{self, CLIENT_ADDR_HEADER};
 use super::{User, authenticate};
@@ -27,30 +28,67 @@ struct TokenResponse<'a> {
     access_token: &'a str,
     token_type: &'static str,
     expires_in: u64,
-    refresh_token: &'a str,
+    /// Absent when the token went into the cookie.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    refresh_token: Option<&'a str>,
 }
 
-/// The body shared by sign-up, sign-in and refresh. `no-store`: responses
-/// carrying tokens must not be cached (RFC 6749 §5.1).
+/// A refresh token delivered the way the client asked.
+struct Issued<'a> {
+    token: &'a str,
+    delivery: Delivery,
+}
+
+/// The body shared by sign-up, sign-in and refresh, the refresh token in it
+/// or in the cookie. `no-store`: responses carrying tokens must not be
+/// cached (RFC 6749 §5.1).
 fn token_response(
     status: u16,
     keys: &Keys,
     user: &User,
-    refresh_token: &str,
+    refresh: Issued<'_>,
+    req: &Request,
     now: DateTime<Utc>,
 ) -> Response {
     let (access_token, expires_in) = keys.issue_access(&user.id, now);
-    Response::json(
+    let resp = Response::json(
         status,
         &TokenResponse {
             user,
             access_token: &access_token,
             token_type: "Bearer",
             expires_in,
-            refresh_token,
+            refresh_token: (refresh.delivery == Delivery::Body).then_some(refresh.token),
         },
     )
-    .with_header("cache-control", "no-store")
+    .with_header("cache-control", "no-store");
+    match refresh.delivery {
+        Delivery::Body => resp,
+        Delivery::Cookie => resp.with_header("set-cookie", &cookie::set(req, refresh.token)),
+    }
+}
+
+/// The refresh token of a refresh or sign-out request (the body's, else
+/// the cookie's) and where the next one goes (as asked, else where this
+/// one came from).
+fn presented(req: &Request) -> Result<(String, Delivery), ApiError> {
+    let body = TokenBody::from_json(&req.body)?;
+    let (token, came_in) = match body.token {
+        Some(token) => (token, Delivery::Body),
+        None => (
+            cookie::from_request(req).ok_or_else(|| {
+                ApiError::validation(
+                    "refresh_token",
+                    format!(
+                        "refresh_token is required (in the body, or in the {} cookie)",
+                        cookie::NAME
+                    ),
+                )
+            })?,
+            Delivery::Cookie,
+        ),
+    };
+    Ok((token, body.delivery.unwrap_or(came_in)))
 }
 
 pub fn signup(
@@ -81,7 +119,11 @@ pub fn signup(
         KvError::Conflict(_) => email_conflict(),
         other => other.into(),
     })?;
-    Ok(token_response(201, &keys, &user.public(), &refresh, now))
+    let issued = Issued {
+        token: &refresh,
+        delivery: input.delivery,
+    };
+    Ok(token_response(201, &keys, &user.public(), issued, req, now))
 }
 
 fn email_conflict() -> ApiError {
@@ -123,7 +165,11 @@ pub fn signin(
     attempt.succeeded(kv, now).map_err(ApiError::from)?;
     let refresh = random_token();
     repo::create_refresh(kv, &user.id, &refresh, now).map_err(ApiError::from)?;
-    Ok(token_response(200, &keys, &user.public(), &refresh, now))
+    let issued = Issued {
+        token: &refresh,
+        delivery: input.delivery,
+    };
+    Ok(token_response(200, &keys, &user.public(), issued, req, now))
 }
 
 fn too_many_attempts(retry_after: u64) -> Response {
@@ -144,7 +190,26 @@ pub fn refresh(
     req: &Request,
     now: DateTime<Utc>,
 ) -> Result<Response, ApiError> {
-    let token = refresh_token(&req.body)?;
+    let (token, delivery) = presented(req)?;
+    match renew(kv, secrets, req, &token, delivery, now) {
+        // A cookie that grants nothing is removed, so the browser stops
+        // sending it.
+        Err(err) if err.status == 401 && delivery == Delivery::Cookie => {
+            Ok(todo_auth::error_response(err).with_header("set-cookie", &cookie::clear(req)))
+        }
+        other => other,
+    }
+}
+
+fn renew(
+    kv: &impl KeyValue,
+    secrets: &impl Secrets,
+    req: &Request,
+    token: &str,
+    delivery: Delivery,
+    now: DateTime<Utc>,
+) -> Result<Response, ApiError> {
+    let token = token.to_owned();
     let keys = signing_keys(secrets)?;
     let grant = match repo::refresh_grant(kv, &token, now).map_err(ApiError::from)? {
         repo::RefreshLookup::Live(grant) => grant,
@@ -172,7 +237,11 @@ pub fn refresh(
         KvError::Conflict(_) => refresh_raced(),
         other => other.into(),
     })?;
-    Ok(token_response(200, &keys, &user.public(), &new_token, now))
+    let issued = Issued {
+        token: &new_token,
+        delivery,
+    };
+    Ok(token_response(200, &keys, &user.public(), issued, req, now))
 }
 
 /// 409: the token was renewed a moment ago by another request of its
@@ -184,11 +253,15 @@ fn refresh_raced() -> ApiError {
 }
 
 /// The refresh token is the credential; an `Authorization` header is
-/// ignored (it is often expired by the time a user signs out).
+/// ignored (it is often expired by the time a user signs out). Ends the
+/// token's whole session.
 pub fn signout(kv: &impl KeyValue, req: &Request) -> Result<Response, ApiError> {
-    let token = refresh_token(&req.body)?;
+    let (token, delivery) = presented(req)?;
     repo::revoke_refresh(kv, &token).map_err(ApiError::from)?;
-    Ok(Response::no_content())
+    Ok(match delivery {
+        Delivery::Body => Response::no_content(),
+        Delivery::Cookie => Response::no_content().with_header("set-cookie", &cookie::clear(req)),
+    })
 }
 
 pub fn get_me(

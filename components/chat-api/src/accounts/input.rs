@@ -12,6 +12,8 @@ use chrono_tz::Tz;
 use serde_json::{Map, Value};
 use todo_domain::ApiError;
 
+use super::cookie::Delivery;
+
 pub const MAX_EMAIL_CHARS: usize = 254;
 pub const MIN_PASSWORD_CHARS: usize = 8;
 /// Caps the work one request can make argon2 do.
@@ -29,6 +31,7 @@ pub struct Signup {
     pub name: String,
     /// Canonical IANA name.
     pub time_zone: String,
+    pub delivery: Delivery,
 }
 
 /// A `POST /api/auth/signin` body. The email is only normalized, not
@@ -36,6 +39,16 @@ pub struct Signup {
 pub struct Signin {
     pub email: String,
     pub password: String,
+    pub delivery: Delivery,
+}
+
+/// A refresh or sign-out body: the token (absent when it comes in the
+/// cookie) and where the client wants the next one (absent: where this
+/// one came from).
+#[derive(Debug, PartialEq, Eq)]
+pub struct TokenBody {
+    pub token: Option<String>,
+    pub delivery: Option<Delivery>,
 }
 
 /// A validated `PATCH /api/me` body; `None` leaves the field as it is.
@@ -57,6 +70,7 @@ impl Signup {
             .map(|z| time_zone(&z))
             .transpose()?
             .unwrap_or_else(|| DEFAULT_TIME_ZONE.to_owned());
+        let delivery = delivery(&mut fields)?.unwrap_or(Delivery::Body);
         reject_unknown(&fields)?;
         let name = name.unwrap_or_else(|| default_name(&email));
         Ok(Signup {
@@ -64,6 +78,7 @@ impl Signup {
             password,
             name,
             time_zone,
+            delivery,
         })
     }
 }
@@ -76,8 +91,13 @@ impl Signin {
         if password.chars().count() > MAX_PASSWORD_CHARS {
             return Err(too_long_password());
         }
+        let delivery = delivery(&mut fields)?.unwrap_or(Delivery::Body);
         reject_unknown(&fields)?;
-        Ok(Signin { email, password })
+        Ok(Signin {
+            email,
+            password,
+            delivery,
+        })
     }
 }
 
@@ -95,18 +115,34 @@ impl ProfilePatch {
     }
 }
 
-/// The `refresh_token` of a refresh or sign-out body.
-pub fn refresh_token(body: &[u8]) -> Result<String, ApiError> {
-    let mut fields = object(body)?;
-    let token = required_string(&mut fields, "refresh_token")?;
-    reject_unknown(&fields)?;
-    if token.is_empty() {
-        return Err(ApiError::validation(
-            "refresh_token",
-            "refresh_token must not be empty",
-        ));
+impl TokenBody {
+    pub fn from_json(body: &[u8]) -> Result<Self, ApiError> {
+        let mut fields = object(body)?;
+        let token = optional_string(&mut fields, "refresh_token")?;
+        let delivery = delivery(&mut fields)?;
+        reject_unknown(&fields)?;
+        if token.as_deref() == Some("") {
+            return Err(ApiError::validation(
+                "refresh_token",
+                "refresh_token must not be empty",
+            ));
+        }
+        Ok(TokenBody { token, delivery })
     }
-    Ok(token)
+}
+
+/// `refresh_token_delivery`: `"body"` or `"cookie"`.
+fn delivery(fields: &mut Map<String, Value>) -> Result<Option<Delivery>, ApiError> {
+    const FIELD: &str = "refresh_token_delivery";
+    match optional_string(fields, FIELD)?.as_deref() {
+        None => Ok(None),
+        Some("body") => Ok(Some(Delivery::Body)),
+        Some("cookie") => Ok(Some(Delivery::Cookie)),
+        Some(_) => Err(ApiError::validation(
+            FIELD,
+            "refresh_token_delivery must be \"body\" or \"cookie\"",
+        )),
+    }
 }
 
 /// The form emails are compared and stored in: trimmed, lower-cased.
@@ -364,7 +400,7 @@ mod tests {
         assert_eq!((err.status, err.code), (400, "invalid_json"));
         let err = Signup::from_json(b"[1]").err().unwrap();
         assert_eq!(err.status, 400);
-        assert_eq!(refresh_token(b"").unwrap_err().status, 400);
+        assert_eq!(TokenBody::from_json(b"").unwrap_err().status, 400);
     }
 
     #[test]
@@ -376,17 +412,40 @@ mod tests {
             .unwrap();
         assert_eq!(err.field.as_deref(), Some("remember"));
         assert_eq!(
-            refresh_token(br#"{"refresh_token": "abc"}"#).unwrap(),
-            "abc"
+            TokenBody::from_json(br#"{"refresh_token": "abc"}"#).unwrap(),
+            TokenBody {
+                token: Some("abc".into()),
+                delivery: None
+            }
         );
-        for bad in [
-            r#"{}"#,
-            r#"{"refresh_token": ""}"#,
-            r#"{"refresh_token": 1}"#,
-        ] {
-            let err = refresh_token(bad.as_bytes()).unwrap_err();
+        // The token may come in the cookie instead.
+        assert_eq!(
+            TokenBody::from_json(br#"{"refresh_token_delivery": "cookie"}"#).unwrap(),
+            TokenBody {
+                token: None,
+                delivery: Some(Delivery::Cookie)
+            }
+        );
+        for bad in [r#"{"refresh_token": ""}"#, r#"{"refresh_token": 1}"#] {
+            let err = TokenBody::from_json(bad.as_bytes()).unwrap_err();
             assert_eq!(err.field.as_deref(), Some("refresh_token"), "{bad}");
         }
+        for bad in [
+            r#"{"refresh_token_delivery": "header"}"#,
+            r#"{"refresh_token_delivery": true}"#,
+        ] {
+            let err = TokenBody::from_json(bad.as_bytes()).unwrap_err();
+            assert_eq!(
+                (err.status, err.field.as_deref()),
+                (422, Some("refresh_token_delivery")),
+                "{bad}"
+            );
+        }
+        let s = Signin::from_json(
+            br#"{"email": "b@x.io", "password": "pw", "refresh_token_delivery": "cookie"}"#,
+        )
+        .unwrap();
+        assert_eq!(s.delivery, Delivery::Cookie);
     }
 
     #[test]

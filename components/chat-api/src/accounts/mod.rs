@@ -18,12 +18,15 @@
 //! Passwords, hashes and tokens never appear in error messages, and
 //! nothing here logs.
 
+mod cookie;
 mod handlers;
 mod input;
 pub mod repo;
 mod sessions;
 pub mod throttle;
 
+#[cfg(test)]
+mod cookie_tests;
 #[cfg(test)]
 mod tests;
 

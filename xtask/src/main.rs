@@ -94,13 +94,16 @@ fn main() -> Result<()> {
             build_fixtures(&root)?;
             let rest: Vec<&str> = args.iter().map(String::as_str).collect();
             let only = only_of(&rest);
-            if only != Some("realtime") {
+            if !matches!(only, Some("realtime" | "abuse")) {
                 let mut args = vec!["bench", "-p", "todo-host", "--bench", "todo-bench", "--"];
                 args.extend(rest.iter().copied());
                 cargo(&args)?;
             }
             if only.is_none() || only == Some("realtime") {
                 bench_realtime(&root, &rest)?;
+            }
+            if only.is_none() || only == Some("abuse") {
+                bench_abuse(&root, &rest)?;
             }
             Ok(())
         }
@@ -149,6 +152,17 @@ fn bench_realtime(root: &Path, args: &[&str]) -> Result<()> {
     build_release("todo-host", "todo-host")?;
     build_release("todo-tests", "todo-realtime-bench")?;
     let mut cmd = bench_command(root, "todo-realtime-bench")?;
+    cmd.args(without_only(args));
+    run(&mut cmd)
+}
+
+/// The abuse benchmark (tests/src/bin/todo-abuse-bench) against the
+/// release `todo-host up` with the product's components and web app.
+fn bench_abuse(root: &Path, args: &[&str]) -> Result<()> {
+    build_web(root)?;
+    build_release("todo-host", "todo-host")?;
+    build_release("todo-tests", "todo-abuse-bench")?;
+    let mut cmd = bench_command(root, "todo-abuse-bench")?;
     cmd.args(without_only(args));
     run(&mut cmd)
 }

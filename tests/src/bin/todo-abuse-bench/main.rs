@@ -1,0 +1,116 @@
+//! The abuse benchmark: what one signed-in user sees while others attack
+//! `todo-host up`. 16 connections of the user list and create tasks (and
+//! a probe asks `/healthz`), first alone, then while 1,000 sockets sit idle
+//! (reconnecting whenever the host closes them), 100 slow readers ask for
+//! a 2 MB task page and never read it, and 32 clients at once sign in
+//! with made-up emails. Prints each phase's p50 / p99 side by side (the
+//! quiet phase is the baseline), the host's RSS before / during / after,
+//! what the attackers got, and that every acknowledged create is stored.
+//!
+//! `cargo xtask bench --only abuse`. Options: `--seconds` (per phase).
+
+mod attack;
+mod workload;
+
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use serde_json::json;
+use todo_tests::account::sign_up;
+use todo_tests::stack::{InProcess, Stack};
+
+use workload::Phase;
+
+fn arg(name: &str, default: usize) -> usize {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1)?.parse().ok())
+        .unwrap_or(default)
+}
+
+/// The host's resident memory in MiB.
+fn rss_mib(pid: u32) -> Result<f64> {
+    let status = procfs::process::Process::new(pid as i32)?.status()?;
+    Ok(status.vmrss.context("no VmRSS")? as f64 / 1024.0)
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    let seconds = arg("--seconds", 10) as u64;
+    let stack = tokio::task::block_in_place(InProcess::start)?;
+    let pid = stack.host.pid().context("the host runs")?;
+    let user = sign_up(&stack).await;
+    let attacker = sign_up(&stack).await;
+    // The user's list: 100 tasks. The attacker's: 200 with the longest
+    // description allowed, so one page of it is ~2 MB.
+    for i in 0..100 {
+        anyhow::ensure!(
+            workload::create(&user, &stack, &format!("seed {i}")).await?,
+            "seeding"
+        );
+    }
+    let long = "x".repeat(10_000);
+    for i in 0..200 {
+        let resp = attacker
+            .http
+            .post(stack.url("/api/tasks"))
+            .json(&json!({"title": format!("big {i}"), "description": long}))
+            .send()
+            .await?;
+        anyhow::ensure!(resp.status() == 201, "seeding: {}", resp.status());
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let before = rss_mib(pid)?;
+
+    println!("abuse: 16 connections of one user listing and creating, {seconds} s per phase");
+    let quiet = workload::run(&user, &stack, Duration::from_secs(seconds), pid).await?;
+
+    let attack = attack::start(&stack, &attacker.access_token);
+    // Let every attacker get going before measuring.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let under = workload::run(&user, &stack, Duration::from_secs(seconds), pid).await?;
+    let report = attack.stop().await;
+    // Long enough for every deadline the attack ran into to pass.
+    tokio::time::sleep(Duration::from_secs(15)).await;
+    let after = rss_mib(pid)?;
+
+    print_phases(&quiet, &under);
+    println!(
+        "  host RSS: before {before:.0} MiB, during (max) {:.0} MiB, after {after:.0} MiB",
+        under.max_rss_mib
+    );
+    println!("  attackers: {report}");
+    let created = quiet.created + under.created;
+    let stored = workload::count_tasks(&user, &stack).await?;
+    println!(
+        "  acknowledged creates: {created}, stored: {} (lost {})",
+        stored - 100,
+        (created + 100).saturating_sub(stored)
+    );
+    anyhow::ensure!(stored == created + 100, "acknowledged creates are missing");
+    Ok(())
+}
+
+fn print_phases(quiet: &Phase, under: &Phase) {
+    println!(
+        "  {:<10} {:>26} {:>26}",
+        "", "alone (baseline)", "under abuse"
+    );
+    for (name, a, b) in [
+        ("list", &quiet.list, &under.list),
+        ("create", &quiet.create, &under.create),
+        ("/healthz", &quiet.health, &under.health),
+    ] {
+        println!(
+            "  {name:<10} {:>26} {:>26}   p99 ratio {:.2}x",
+            a.to_string(),
+            b.to_string(),
+            b.p99_ms() / a.p99_ms()
+        );
+    }
+    println!(
+        "  failed requests: alone {}, under abuse {}",
+        quiet.failed, under.failed
+    );
+}

@@ -408,7 +408,8 @@ scenario("an expired session goes back to sign-in and keeps what was typed", asy
     });
     localStorage.setItem("todo.session", JSON.stringify({ ...s, accessToken: "expired" }));
   });
-  await allowing([/401/], async () => {
+  // 401: the access token; 422: the refresh with no cookie left.
+  await allowing([/401/, /422/], async () => {
     // Saving notices it, unless the real-time connection noticed first.
     await page
       .getByTestId("task-dialog")

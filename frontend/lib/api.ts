@@ -160,7 +160,8 @@ async function doRefresh(used: StoredSession | null): Promise<StoredSession | nu
   }
   const again = readSession();
   if (again && again.accessToken !== current.accessToken) return again;
-  if (res.status === 401 || res.status === 400) {
+  // 422: no refresh token at all (the cookie is gone: signed out elsewhere).
+  if (res.status === 401 || res.status === 400 || res.status === 422) {
     expireSession();
     return null;
   }

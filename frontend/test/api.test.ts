@@ -91,6 +91,20 @@ describe("api", () => {
     expect(takeExpired()).toBe(false);
   });
 
+  it("ends the session when the refresh cookie is gone (422: no token)", async () => {
+    storeSession(session("A1"));
+    vi.stubGlobal(
+      "fetch",
+      vi.fn(async (path: string) =>
+        path === "/api/auth/refresh"
+          ? json(422, { error: { code: "validation_failed", message: "refresh_token is required", field: "refresh_token" } })
+          : json(401, { error: { code: "unauthorized", message: "expired" } }),
+      ),
+    );
+    await expect(api("GET", "/api/tasks")).rejects.toMatchObject({ status: 401, code: "session_expired" });
+    expect(readSession()).toBeNull();
+  });
+
   it("after a 409 (another tab just renewed), uses the session that tab stores", async () => {
     storeSession(session("A1"));
     const seen: string[] = [];

@@ -138,7 +138,7 @@ async function acrossTabs<T>(f: () => Promise<T>): Promise<T> {
 async function doRefresh(used: StoredSession | null): Promise<StoredSession | null> {
   const current = readSession();
   if (!current) return null;
-  if (used && current.accessToken !== used.accessToken) return current;
+  if (used && renewed(current, used)) return current;
   let res: Response;
   try {
     res = await fetch("/api/auth/refresh", {
@@ -153,13 +153,13 @@ async function doRefresh(used: StoredSession | null): Promise<StoredSession | nu
   if (res.status === 409) {
     // Another tab renewed it a moment ago and its newer session has not
     // reached this tab's storage yet: wait for it, then use it.
-    const newer = await newerSession(current.accessToken);
+    const newer = await newerSession(current);
     if (newer) return newer;
     expireSession();
     return null;
   }
   const again = readSession();
-  if (again && again.accessToken !== current.accessToken) return again;
+  if (again && renewed(again, current)) return again;
   // 422: no refresh token at all (the cookie is gone: signed out elsewhere).
   if (res.status === 401 || res.status === 400 || res.status === 422) {
     expireSession();
@@ -177,12 +177,18 @@ function tokenBody(s: StoredSession | null): Record<string, string> {
   return body;
 }
 
-/** The stored session once another tab renewed it (its access token is
- * not `spent`), or null if none arrives within a few seconds. */
-async function newerSession(spent: string): Promise<StoredSession | null> {
+/** Whether `s` was stored by a renewal after `than` (two access tokens
+ * issued within one second can be equal; each renewal stores a new expiry). */
+function renewed(s: StoredSession, than: StoredSession): boolean {
+  return s.accessToken !== than.accessToken || s.expiresAt !== than.expiresAt;
+}
+
+/** The stored session once another tab renewed `spent`, or null if none
+ * arrives within a few seconds. */
+async function newerSession(spent: StoredSession): Promise<StoredSession | null> {
   for (let i = 0; i < 50; i++) {
     const s = readSession();
-    if (s && s.accessToken !== spent) return s;
+    if (s && renewed(s, spent)) return s;
     await new Promise((r) => setTimeout(r, 100));
   }
   return null;

@@ -445,9 +445,10 @@ scenario("two tabs renewing the session at once both stay signed in", async () =
       const s = JSON.parse(localStorage.getItem("todo.session"));
       localStorage.setItem("todo.session", JSON.stringify({ ...s, expiresAt: Date.now() }));
     });
-    // A tab that reads the shared storage before the other's renewal
-    // reaches it sends the spent token: the server answers that race with
-    // a 409 (ending nothing) and the tab waits for the newer session.
+    // Two refreshes with one cookie at the same moment: the server answers
+    // the loser 409 (ending nothing) and that tab waits for the newer
+    // session; a refresh cut off by the reload is retried and exchanged
+    // again.
     const raced = [/^409 POST .*\/api\/auth\/refresh/, /status of 409 .*\/api\/auth\/refresh/];
     await allowing(raced, async () => {
       await Promise.all([d.page.reload(), second.reload()]);

@@ -213,10 +213,15 @@ fn renew(
     let keys = signing_keys(secrets)?;
     let grant = match repo::refresh_grant(kv, &token, now).map_err(ApiError::from)? {
         repo::RefreshLookup::Live(grant) => grant,
-        repo::RefreshLookup::Reused { rotated_at, .. }
+        repo::RefreshLookup::Reused { rotated_at, family }
             if rotated_at.is_some_and(|at| now - at <= Duration::seconds(repo::RACE_SECONDS)) =>
         {
-            return Err(refresh_raced());
+            // The holder retrying an exchange whose answer it never got
+            // (or another tab's, just done): the token it was exchanged
+            // for is renewed in turn. Anything older grants nothing.
+            repo::successor_grant(kv, &token, &family, now)
+                .map_err(ApiError::from)?
+                .ok_or_else(refresh_raced)?
         }
         repo::RefreshLookup::Reused { family, .. } => {
             // Two holders of one token (a thief and its owner): whichever
@@ -231,7 +236,7 @@ fn renew(
         .map_err(ApiError::from)?
         .ok_or_else(|| unauthorized(BAD_REFRESH))?;
     let new_token = random_token();
-    repo::rotate_refresh(kv, &token, &grant, &new_token, now).map_err(|e| match e {
+    repo::rotate_refresh(kv, &grant, &new_token, now).map_err(|e| match e {
         // Another request rotated this token since we read it (or
         // revoked it: then the retry finds nothing and gets its 401).
         KvError::Conflict(_) => refresh_raced(),

@@ -25,16 +25,19 @@ use todo_domain::{KeyValue, KvError, Op, Precondition, SetOptions};
 
 use super::User;
 pub use super::sessions::revoke_family;
-use super::sessions::{FamilyRecord, Sessions, read_family};
+use super::sessions::{FamilyRecord, Sessions, read_family, refresh_key_of_digest};
 
 /// Life of a refresh token; each refresh starts a new one (sliding
 /// sessions: a user active at least monthly stays signed in).
 pub const REFRESH_TTL_SECONDS: u32 = 30 * 24 * 60 * 60;
 /// A rotated token presented again within this many seconds of its
-/// rotation is taken for a race of the owner's own requests (two tabs
-/// renewing at once, one reading storage not yet updated): it gets a 409
-/// and revokes nothing, and the client retries with the newer token. Later
-/// it is a reuse, and ends the session.
+/// rotation is taken for the holder's own retry, not a theft: the answer
+/// to its exchange may never have arrived (a tab reloaded, a connection
+/// dropped mid-response), or another tab renewed it first. The token just
+/// rotated away is exchanged again (its successor rotated away in turn,
+/// as the OAuth grace periods of the large identity providers do); an
+/// older one gets a 409 and revokes nothing. Later it is a reuse, and ends
+/// the session.
 pub const RACE_SECONDS: i64 = 10;
 /// Attempts of a guarded read-modify-write before reporting contention.
 const WRITE_ATTEMPTS: u32 = 10;
@@ -115,6 +118,8 @@ struct RefreshRecord {
 #[derive(Debug)]
 pub struct RefreshGrant {
     pub user_id: String,
+    /// Digest of the live token this grant rotates.
+    digest: String,
     family: String,
     etag: String,
 }
@@ -296,19 +301,48 @@ pub fn refresh_grant(
     } else {
         RefreshLookup::Live(RefreshGrant {
             user_id: record.user_id,
+            digest: token_digest(token),
             family,
             etag,
         })
     })
 }
 
-/// Replaces the refresh token of `grant` by `new_token`, atomically: the
-/// old record is marked rotated (guarded by the ETag read with the grant:
-/// of two concurrent refreshes with one token, one gets `Conflict`), the
-/// new one joins its family.
+/// The live grant that `token`, rotated away moments ago, handed over to:
+/// what a retry of that exchange renews. `None` unless `token` is the
+/// last one `family` rotated away and its successor is still live.
+pub fn successor_grant(
+    kv: &impl KeyValue,
+    token: &str,
+    family: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<RefreshGrant>, KvError> {
+    let Some(pointer) = read_family(kv, family)? else {
+        return Ok(None);
+    };
+    if pointer.rotated.last() != Some(&token_digest(token)) {
+        return Ok(None);
+    }
+    let key = refresh_key_of_digest(&pointer.live);
+    let Some((bytes, etag)) = kv.get(&key)? else {
+        return Ok(None);
+    };
+    let record: RefreshRecord = parse(&key, &bytes)?;
+    let live = !record.rotated && record.expires_at > now;
+    Ok(live.then(|| RefreshGrant {
+        user_id: record.user_id,
+        digest: pointer.live,
+        family: family.to_owned(),
+        etag,
+    }))
+}
+
+/// Replaces the live refresh token of `grant` by `new_token`, atomically:
+/// the old record is marked rotated (guarded by the ETag read with the
+/// grant: of two concurrent refreshes with one token, one gets
+/// `Conflict`), the new one joins its family.
 pub fn rotate_refresh(
     kv: &impl KeyValue,
-    old_token: &str,
     grant: &RefreshGrant,
     new_token: &str,
     now: DateTime<Utc>,
@@ -321,17 +355,16 @@ pub fn rotate_refresh(
         rotated_at: Some(now),
     };
     let mut ops = vec![Op::Set {
-        key: refresh_key(old_token),
+        key: refresh_key_of_digest(&grant.digest),
         value: to_json(&rotated),
         options: SetOptions {
             precondition: Some(Precondition::EtagMatches(grant.etag.clone())),
             ttl_seconds: Some(REFRESH_TTL_SECONDS),
         },
     }];
-    let old_digest = token_digest(old_token);
     let family =
-        read_family(kv, &grant.family)?.unwrap_or_else(|| FamilyRecord::new(old_digest.clone()));
-    let (family, forgotten) = family.rotated_to(&old_digest, token_digest(new_token));
+        read_family(kv, &grant.family)?.unwrap_or_else(|| FamilyRecord::new(grant.digest.clone()));
+    let (family, forgotten) = family.rotated_to(&grant.digest, token_digest(new_token));
     ops.extend(refresh_ops(
         &grant.user_id,
         new_token,
@@ -438,8 +471,8 @@ mod tests {
             other => panic!("not live: {other:?}"),
         };
         let (first, second) = (live(), live());
-        rotate_refresh(&kv, "old", &first, "new-1", now).unwrap();
-        let err = rotate_refresh(&kv, "old", &second, "new-2", now).unwrap_err();
+        rotate_refresh(&kv, &first, "new-1", now).unwrap();
+        let err = rotate_refresh(&kv, &second, "new-2", now).unwrap_err();
         assert!(matches!(err, KvError::Conflict(_)));
         assert!(matches!(
             refresh_grant(&kv, "old", now).unwrap(),
@@ -470,7 +503,7 @@ mod tests {
         let RefreshLookup::Live(grant) = refresh_grant(kv, old, now).unwrap() else {
             panic!("{old} is not live");
         };
-        rotate_refresh(kv, old, &grant, new, now).unwrap();
+        rotate_refresh(kv, &grant, new, now).unwrap();
     }
 
     #[test]

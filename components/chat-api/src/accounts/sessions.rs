@@ -37,7 +37,7 @@ fn sessions_key(user_id: &str) -> String {
     format!("sessions:{user_id}")
 }
 
-fn refresh_key_of_digest(digest: &str) -> String {
+pub(super) fn refresh_key_of_digest(digest: &str) -> String {
     format!("refresh:{digest}")
 }
 

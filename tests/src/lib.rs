@@ -12,6 +12,7 @@ use anyhow::{Context, Result, bail};
 
 pub mod account;
 pub mod api;
+pub mod bench;
 pub mod contract;
 pub mod dapr_resources;
 pub mod front_door;

@@ -17,17 +17,10 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use serde_json::json;
 use todo_tests::account::sign_up;
+use todo_tests::bench::arg;
 use todo_tests::stack::{InProcess, Stack};
 
 use workload::Phase;
-
-fn arg(name: &str, default: usize) -> usize {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1)?.parse().ok())
-        .unwrap_or(default)
-}
 
 /// The host's resident memory in MiB.
 fn rss_mib(pid: u32) -> Result<f64> {

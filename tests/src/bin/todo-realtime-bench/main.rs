@@ -19,6 +19,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use serde_json::{Value, json};
 use todo_tests::account::{Session, sign_up};
+use todo_tests::bench::arg;
 use todo_tests::stack::{InProcess, Stack};
 
 use clients::{Listener, listen};
@@ -37,14 +38,6 @@ pub struct Figures {
     pub p50_ms: f64,
     pub p99_ms: f64,
     pub max_ms: f64,
-}
-
-fn arg(name: &str, default: usize) -> usize {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1)?.parse().ok())
-        .unwrap_or(default)
 }
 
 /// Runs `f(i)` for i in 0..total at `rate` per second, each as its own

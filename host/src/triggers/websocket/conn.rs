@@ -156,7 +156,10 @@ impl Conn {
         if (started && seq < o.next) || o.waiting.contains_key(&seq) {
             return Ok(());
         }
-        let replay = !matches!(o.phase, Phase::Flowing);
+        // A position waiting for an earlier one counts against the larger
+        // budget too: then the stream is behind (a delivery being retried),
+        // not the client, and the session's gap timeout bounds the wait.
+        let replay = !matches!(o.phase, Phase::Flowing) || seq > o.next;
         let len = message.as_ref().map_or(0, String::len);
         Self::reserve(&mut o, len, replay)?;
         o.waiting.insert(seq, (message, replay));
@@ -343,6 +346,32 @@ mod tests {
         }
         assert_eq!(taken, 12);
         conn.send_ordered(13, Some(big)).unwrap();
+    }
+
+    #[test]
+    fn frames_behind_a_missing_position_are_not_taken_for_a_slow_client() {
+        let (conn, mut rx, _close) = Conn::new("test");
+        conn.start(0, Duration::ZERO).unwrap();
+        conn.begin_start();
+        conn.finish_start().unwrap();
+        // Position 1 is late; more than the live budget piles up behind it.
+        let big = "x".repeat(QUEUE_BYTES / 4);
+        for n in 2..=12 {
+            conn.send_ordered(n, Some(big.clone())).unwrap();
+        }
+        assert!(rx.try_recv().is_err());
+        conn.send_ordered(1, Some("first".into())).unwrap();
+        let mut order = Vec::new();
+        while let Ok(Outgoing::Text { text, replay }) = rx.try_recv() {
+            conn.dequeued(text.len(), replay);
+            order.push(text.len());
+        }
+        assert_eq!(order.len(), 12);
+        assert_eq!(order[0], "first".len());
+        // Read in time, the live budget is whole again.
+        for n in 13..=16 {
+            conn.send_ordered(n, Some(big.clone())).unwrap();
+        }
     }
 
     #[test]

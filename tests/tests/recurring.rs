@@ -417,7 +417,21 @@ async fn one_next_task_whatever_completes_it_how_often() {
                             "recurrence": {"rrule": "FREQ=DAILY"}}))
             .await;
         complete(&api, &sentinel).await;
-        occurrence(&api, "sentinel", 2).await;
+        let sentinel_next = occurrence(&api, "sentinel", 2).await;
+        // The audit consumes those events in the same order: once it holds
+        // the sentinel's, it has seen every repeat above too.
+        eventually(
+            &format!("[{name}] the audit has the sentinel's next task"),
+            WAIT,
+            || async {
+                let history = api.history(&id(&sentinel_next)).await;
+                history
+                    .iter()
+                    .any(|e| e["event"]["type"] == GENERATED)
+                    .then_some(())
+            },
+        )
+        .await;
 
         let reply = api.get("/api/tasks?q=twice&limit=50").await;
         let tasks = reply.body["tasks"].as_array().unwrap();

@@ -152,7 +152,12 @@ pub fn append(
         for old in trimmed.saturating_sub(HEAD_EVERY - 1).max(1)..=trimmed {
             ops.push(Op::delete(slot_key(user, old), None));
         }
-        kv.transact(ops, Vec::new())?;
+        // Only a hint (the last slot present is the truth): if the store
+        // fails it now, the old hint stands, these slots wait for their
+        // TTL, and the event still goes out. Failing the delivery here
+        // would hold this position back (a gap every client waits on)
+        // while the redelivery is in flight.
+        let _ = kv.transact(ops, Vec::new());
     }
     Ok(Appended { seq, skipped: None })
 }
@@ -412,5 +417,23 @@ mod tests {
             events(after(&kv, "u", trimmed).unwrap()).len(),
             WINDOW as usize
         );
+    }
+
+    #[test]
+    fn a_failed_head_hint_does_not_fail_the_append() {
+        let kv = MemoryKv::new();
+        for n in 1..HEAD_EVERY {
+            append(&kv, "u", &format!("e{n}"), &ev(n as u32)).unwrap();
+        }
+        // The store fails the hint's write (a timeout, say).
+        kv.before_next_transact(|kv| kv.fail_next(KvError::Unavailable("timeout".into())));
+        let at = append(&kv, "u", "hinted", &ev(0)).unwrap();
+        assert_eq!(at.seq, HEAD_EVERY, "the event is logged and goes out");
+        assert!(kv.get(&head_key("u")).unwrap().is_none(), "no hint written");
+        // The next append finds the truth past the stale hint.
+        let next = append(&kv, "u", "after", &ev(1)).unwrap();
+        assert_eq!(next.seq, HEAD_EVERY + 1);
+        // A redelivery of the hinted event finds its position.
+        assert_eq!(append(&kv, "u", "hinted", &ev(0)).unwrap().seq, HEAD_EVERY);
     }
 }

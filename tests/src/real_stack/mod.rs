@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 
+mod evidence;
 mod pod;
 mod supervise;
 
@@ -553,26 +554,5 @@ impl Drop for RealStack {
         if std::thread::panicking() {
             self.keep_logs();
         }
-    }
-}
-
-impl RealStack {
-    /// A failed test's evidence: every pod's host and sidecar log, copied
-    /// out of the run directory (which goes when the servers stop) to
-    /// `/tmp/todo-failed-stacks/<pod>-<time>/`.
-    fn keep_logs(&self) {
-        let stamp = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_millis());
-        let kept = PathBuf::from("/tmp/todo-failed-stacks").join(stamp.to_string());
-        for pod in &self.pods {
-            let to = kept.join(&pod.name);
-            if std::fs::create_dir_all(&to).is_err() {
-                return;
-            }
-            let _ = std::fs::copy(pod.dir.join("host.log"), to.join("host.log"));
-            let _ = std::fs::copy(pod.dir.join("daprd/daprd.log"), to.join("daprd.log"));
-        }
-        eprintln!("real stack: the pods' logs are kept in {}", kept.display());
     }
 }

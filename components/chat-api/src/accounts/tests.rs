@@ -142,7 +142,7 @@ fn signup_signin_me_patch_refresh_signout() {
     let new = refreshed["refresh_token"].as_str().unwrap();
     assert_ne!(new, old);
     // At once, the old one is taken for a retry whose answer was lost: it
-    // is exchanged again, and the token it was exchanged for stops working.
+    // is exchanged again, and the session goes on with the newest token.
     let again = post(&kv, "/api/auth/refresh", json!({"refresh_token": old}));
     assert_eq!(again.status, 200, "{:?}", again.json_body());
     let new = again.json_body().unwrap()["refresh_token"].clone();

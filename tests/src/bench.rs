@@ -9,3 +9,11 @@ pub fn arg(name: &str, default: usize) -> usize {
         .and_then(|i| args.get(i + 1)?.parse().ok())
         .unwrap_or(default)
 }
+
+/// The word after `name` on the command line (`--attacks idle,slow`), or
+/// `None` when it is absent.
+pub fn word(name: &str) -> Option<String> {
+    let args: Vec<String> = std::env::args().collect();
+    let i = args.iter().position(|a| a == name)?;
+    args.get(i + 1).cloned()
+}

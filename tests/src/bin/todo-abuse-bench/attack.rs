@@ -34,19 +34,20 @@ pub struct Attack {
     stop: watch::Sender<bool>,
     counts: Arc<Counts>,
     tasks: JoinSet<()>,
+    who: [usize; 3],
 }
 
-pub struct Report(Arc<Counts>);
+pub struct Report(Arc<Counts>, [usize; 3]);
 
 impl fmt::Display for Report {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let c = &self.0;
+        let (c, [idle, slow, sign_in]) = (&self.0, self.1);
         let n = |a: &AtomicUsize| a.load(Ordering::Relaxed);
         write!(
             f,
-            "{IDLE_SOCKETS} idle sockets made {} connections ({} closed by the host); \
-             {SLOW_READERS} slow readers sent {} requests; \
-             {SIGN_IN_FLOOD} sign-in flooders sent {} ({} answered busy, {} throttled)",
+            "{idle} idle sockets made {} connections ({} closed by the host); \
+             {slow} slow readers sent {} requests; \
+             {sign_in} sign-in flooders sent {} ({} answered busy, {} throttled)",
             n(&c.idle_connects),
             n(&c.idle_closed_by_host),
             n(&c.slow_requests),
@@ -61,12 +62,47 @@ fn host_addr(stack: &dyn Stack) -> String {
     stack.url("").trim_start_matches("http://").to_owned()
 }
 
-pub fn start(stack: &dyn Stack, attacker_token: &str) -> Attack {
+/// Which attackers run (`--attacks idle,slow,signin`; all by default).
+pub struct Attackers {
+    pub idle: usize,
+    pub slow: usize,
+    pub sign_in: usize,
+}
+
+impl Attackers {
+    pub fn from_args() -> anyhow::Result<Self> {
+        let Some(list) = todo_tests::bench::word("--attacks") else {
+            return Ok(Attackers {
+                idle: IDLE_SOCKETS,
+                slow: SLOW_READERS,
+                sign_in: SIGN_IN_FLOOD,
+            });
+        };
+        let mut a = Attackers {
+            idle: 0,
+            slow: 0,
+            sign_in: 0,
+        };
+        for name in list.split(',') {
+            match name {
+                "idle" => a.idle = IDLE_SOCKETS,
+                "slow" => a.slow = SLOW_READERS,
+                "signin" => a.sign_in = SIGN_IN_FLOOD,
+                other => {
+                    anyhow::bail!("--attacks: unknown attacker {other:?} (idle, slow, signin)")
+                }
+            }
+        }
+        Ok(a)
+    }
+}
+
+pub fn start(stack: &dyn Stack, attacker_token: &str, who: &Attackers) -> Attack {
     let (stop, stopped) = watch::channel(false);
     let counts = Arc::new(Counts::default());
     let mut tasks = JoinSet::new();
     let addr = host_addr(stack);
-    for _ in 0..IDLE_SOCKETS {
+    for _ in 0..who.idle {
         let (stop, counts, addr) = (stopped.clone(), counts.clone(), addr.clone());
         tasks.spawn(async move {
             while !*stop.borrow() {
@@ -97,7 +133,7 @@ pub fn start(stack: &dyn Stack, attacker_token: &str) -> Attack {
         "GET /api/tasks?limit=200 HTTP/1.1\r\nHost: {addr}\r\n\
          Authorization: Bearer {attacker_token}\r\n\r\n"
     );
-    for _ in 0..SLOW_READERS {
+    for _ in 0..who.slow {
         let (stop, counts, addr, request) = (
             stopped.clone(),
             counts.clone(),
@@ -122,7 +158,7 @@ pub fn start(stack: &dyn Stack, attacker_token: &str) -> Attack {
             }
         });
     }
-    for _ in 0..SIGN_IN_FLOOD {
+    for _ in 0..who.sign_in {
         let (stop, counts, url) = (
             stopped.clone(),
             counts.clone(),
@@ -150,6 +186,7 @@ pub fn start(stack: &dyn Stack, attacker_token: &str) -> Attack {
         stop,
         counts,
         tasks,
+        who: [who.idle, who.slow, who.sign_in],
     }
 }
 
@@ -173,6 +210,6 @@ impl Attack {
     pub async fn stop(mut self) -> Report {
         let _ = self.stop.send(true);
         while self.tasks.join_next().await.is_some() {}
-        Report(self.counts)
+        Report(self.counts, self.who)
     }
 }

@@ -7,7 +7,8 @@
 //! quiet phase is the baseline), the host's RSS before / during / after,
 //! what the attackers got, and that every acknowledged create is stored.
 //!
-//! `cargo xtask bench --only abuse`. Options: `--seconds` (per phase).
+//! `cargo xtask bench --only abuse`. Options: `--seconds` (per phase),
+//! `--attacks idle,slow,signin` (a subset of the attackers; all by default).
 
 mod attack;
 mod workload;
@@ -31,6 +32,7 @@ fn rss_mib(pid: u32) -> Result<f64> {
 #[tokio::main]
 async fn main() -> Result<()> {
     let seconds = arg("--seconds", 10) as u64;
+    let attackers = attack::Attackers::from_args()?;
     let stack = tokio::task::block_in_place(InProcess::start)?;
     let pid = stack.host.pid().context("the host runs")?;
     let user = sign_up(&stack).await;
@@ -59,7 +61,7 @@ async fn main() -> Result<()> {
     println!("abuse: 16 connections of one user listing and creating, {seconds} s per phase");
     let quiet = workload::run(&user, &stack, Duration::from_secs(seconds), pid).await?;
 
-    let attack = attack::start(&stack, &attacker.access_token);
+    let attack = attack::start(&stack, &attacker.access_token, &attackers);
     // Let every attacker get going before measuring.
     tokio::time::sleep(Duration::from_secs(3)).await;
     let under = workload::run(&user, &stack, Duration::from_secs(seconds), pid).await?;

@@ -88,8 +88,13 @@ impl Attackers {
                 "idle" => a.idle = IDLE_SOCKETS,
                 "slow" => a.slow = SLOW_READERS,
                 "signin" => a.sign_in = SIGN_IN_FLOOD,
+                // The second phase without attackers: what the quiet
+                // phase's own effects (a growing store) cost.
+                "none" => {}
                 other => {
-                    anyhow::bail!("--attacks: unknown attacker {other:?} (idle, slow, signin)")
+                    anyhow::bail!(
+                        "--attacks: unknown attacker {other:?} (idle, slow, signin, none)"
+                    )
                 }
             }
         }

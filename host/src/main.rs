@@ -10,7 +10,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use todo_host::modes::serve::{ServeOptions, serve};
 use todo_host::modes::up::{UpOptions, up};
 use todo_host::ops::listener::ConnLimits;
-use todo_host::triggers::http::ClientAddress;
+use todo_host::triggers::http::{ClientAddress, ShareLimits};
 
 #[derive(Parser)]
 #[command(
@@ -78,12 +78,28 @@ struct AppArgs {
     /// for `up` bound to a loopback address; pods then serve none.
     #[arg(long, env = "TODO_METRICS_LISTEN")]
     metrics_listen: Option<SocketAddr>,
+    /// Component calls one caller (a credential, or an address without
+    /// one) runs at once; more wait their turn.
+    #[arg(long, env = "TODO_MAX_RUNNING_PER_CALLER", default_value_t = 8)]
+    max_running_per_caller: usize,
+    /// Calls of one caller that may wait for a place (each up to 10 s);
+    /// past them the caller gets 429.
+    #[arg(long, env = "TODO_MAX_WAITING_PER_CALLER", default_value_t = 256)]
+    max_waiting_per_caller: usize,
 }
 
 impl AppArgs {
     fn client_address(&self) -> anyhow::Result<ClientAddress> {
         ClientAddress::from_header_name(self.client_address_header.as_deref())
             .context("--client-address-header is not a header name")
+    }
+
+    fn shares(&self) -> ShareLimits {
+        ShareLimits {
+            running: self.max_running_per_caller.max(1),
+            waiting: self.max_waiting_per_caller,
+            ..ShareLimits::default()
+        }
     }
 
     fn connections(&self) -> ConnLimits {
@@ -202,6 +218,7 @@ fn main() -> ExitCode {
                 up(UpOptions {
                     client_address: a.app.client_address()?,
                     connections: a.app.connections(),
+                    shares: a.app.shares(),
                     metrics_listen: a.app.metrics_listen,
                     manifest: a.app.manifest,
                     listen: a.listen,
@@ -220,6 +237,7 @@ fn main() -> ExitCode {
                 serve(ServeOptions {
                     client_address: a.app.client_address()?,
                     connections: a.app.connections(),
+                    shares: a.app.shares(),
                     metrics_listen: a.app.metrics_listen,
                     manifest: a.app.manifest,
                     component: a.component,

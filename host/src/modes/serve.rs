@@ -41,6 +41,8 @@ pub struct ServeOptions {
     pub max_body_bytes: usize,
     /// The front door's connection deadlines and cap.
     pub connections: crate::ops::listener::ConnLimits,
+    /// The callers' fair shares of component calls.
+    pub shares: crate::triggers::http::ShareLimits,
     /// The only place a pod serves `/metrics` (never its app port).
     pub metrics_listen: Option<SocketAddr>,
     /// Where the client address components see comes from.
@@ -121,7 +123,8 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
             }),
             sockets.clone(),
         )
-        .with_client_address(opts.client_address.clone()),
+        .with_client_address(opts.client_address.clone())
+        .with_shares(opts.shares),
     );
     tokio::spawn(crate::triggers::websocket::report_alive(
         runtime.clone(),

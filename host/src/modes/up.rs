@@ -37,6 +37,8 @@ pub struct UpOptions {
     pub max_body_bytes: usize,
     /// The front door's connection deadlines and cap.
     pub connections: crate::ops::listener::ConnLimits,
+    /// The callers' fair shares of component calls.
+    pub shares: crate::triggers::http::ShareLimits,
     /// A listener of its own for `/metrics` (see `MetricsPlace`).
     pub metrics_listen: Option<SocketAddr>,
     /// Where the client address components see comes from.
@@ -142,7 +144,8 @@ pub async fn up(opts: UpOptions) -> anyhow::Result<()> {
             None,
             app.sockets.clone(),
         )
-        .with_client_address(opts.client_address.clone()),
+        .with_client_address(opts.client_address.clone())
+        .with_shares(opts.shares),
     );
     app.start_background();
     tokio::spawn(crate::triggers::websocket::report_alive(

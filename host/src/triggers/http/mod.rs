@@ -16,10 +16,12 @@ use tracing::Instrument as _;
 
 mod client;
 mod invocation;
+mod shares;
 mod turns;
 
 pub use client::{CLIENT_ADDR_HEADER, ClientAddress};
 pub use invocation::{CALLER_APP_HEADER, Invocation, SidecarAuth, token_ok};
+pub use shares::{ShareLimits, Shares};
 pub use turns::{Turn, Turns};
 
 use crate::engine::Runtime;
@@ -37,6 +39,8 @@ pub struct Front {
     pub turns: Turns,
     /// Where the address components see as the client's comes from.
     pub client_address: ClientAddress,
+    /// The callers' fair shares.
+    pub shares: Arc<Shares>,
 }
 
 impl Front {
@@ -54,6 +58,14 @@ impl Front {
             invocation,
             sockets,
             client_address: ClientAddress::Socket,
+            shares: Shares::new(ShareLimits::default()),
+        }
+    }
+
+    pub fn with_shares(self, limits: ShareLimits) -> Self {
+        Front {
+            shares: Shares::new(limits),
+            ..self
         }
     }
 
@@ -140,6 +152,17 @@ async fn dispatch(State(front): State<Arc<Front>>, req: Request) -> Response {
             return resp;
         }
     };
+    // The application's own calls (from the sidecar) are no caller's.
+    let place = match invoked {
+        Some(_) => None,
+        None => {
+            let caller = front.shares.caller_of(&parts);
+            match front.shares.take(caller).await {
+                Ok(place) => Some(place),
+                Err(refused) => return caller_refused(trigger, refused, &request_id),
+            }
+        }
+    };
     let turn = match trigger {
         Some(t) => match front.turns.take(&t.route).await {
             Ok(turn) => turn,
@@ -172,9 +195,10 @@ async fn dispatch(State(front): State<Arc<Front>>, req: Request) -> Response {
         correlation_id = %correlation
     );
     let started = std::time::Instant::now();
-    let result = crate::engine::incoming_http::call_http(&front.runtime, &component, req, turn)
-        .instrument(span.clone())
-        .await;
+    let result =
+        crate::engine::incoming_http::call_http(&front.runtime, &component, req, (place, turn))
+            .instrument(span.clone())
+            .await;
     crate::ops::metrics::METRICS.observe_handler(&component, "http", started.elapsed());
     let mut resp = match result {
         Ok(resp) => resp.map(Body::new),
@@ -221,6 +245,39 @@ fn busy(route: &str, request_id: &str) -> Response {
         StatusCode::SERVICE_UNAVAILABLE,
         "busy",
         "too many requests of this kind are waiting; try again shortly",
+        Some(request_id),
+    );
+    resp.headers_mut()
+        .insert(http::header::RETRY_AFTER, HeaderValue::from_static("1"));
+    resp
+}
+
+/// 429 for a caller with every place of theirs taken (or who waited too
+/// long for one): their own calls are in the way, not anyone else's.
+fn caller_refused(
+    trigger: Option<&crate::app::HttpTrigger>,
+    refused: shares::Refused,
+    request_id: &str,
+) -> Response {
+    let (reason, message) = match refused {
+        shares::Refused::Full => (
+            "caller_full",
+            "too many of your requests are running or waiting; try again shortly",
+        ),
+        shares::Refused::Waited => (
+            "caller_waited",
+            "your other requests held every place for too long; try again shortly",
+        ),
+    };
+    let route = trigger.map_or("-", |t| t.route.as_str());
+    crate::ops::metrics::METRICS
+        .requests_refused
+        .with_label_values(&[route, reason])
+        .inc();
+    let mut resp = error(
+        StatusCode::TOO_MANY_REQUESTS,
+        "too_many_requests",
+        message,
         Some(request_id),
     );
     resp.headers_mut()

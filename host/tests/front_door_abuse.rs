@@ -154,6 +154,71 @@ async fn a_route_with_every_place_taken_answers_503_at_once() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn one_caller_past_their_share_waits_then_gets_429_while_others_pass() {
+    // Two running and one waiting per caller. Caller A opens three calls
+    // that compute to their 2 s deadline: two run, one waits; a fourth of
+    // theirs is refused at once. Another credential, and a client with
+    // none, are not behind A.
+    let h = start(
+        "",
+        2_000,
+        &[
+            ("TODO_MAX_RUNNING_PER_CALLER", "2"),
+            ("TODO_MAX_WAITING_PER_CALLER", "1"),
+        ],
+    );
+    let spin = |credential: &'static str| {
+        let (http, url) = (h.http.clone(), h.host.url("/spin"));
+        tokio::spawn(async move {
+            let resp = http.get(url).bearer_auth(credential).send().await.unwrap();
+            (resp.status().as_u16(), Instant::now())
+        })
+    };
+    let a: Vec<_> = (0..3).map(|_| spin("caller-a")).collect();
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let refused = h
+        .http
+        .get(h.host.url("/version"))
+        .bearer_auth("caller-a")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 429, "A's fourth call finds no place");
+    assert_eq!(refused.headers()["retry-after"], "1");
+    let body: serde_json::Value = refused.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "too_many_requests", "{body}");
+    let other = h
+        .http
+        .get(h.host.url("/version"))
+        .bearer_auth("caller-b")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(other.status(), 200, "another credential passes");
+    assert_eq!(h.get("/version").await.0, 200, "a client without one too");
+    let answered = Instant::now();
+    let mut ended = vec![];
+    for call in a {
+        let (status, at) = call.await.unwrap();
+        assert_eq!(status, 500, "each of A's calls ran to its deadline");
+        assert!(
+            at > answered,
+            "the others were answered before A's calls ended"
+        );
+        ended.push(at);
+    }
+    ended.sort();
+    assert!(
+        ended[2] - ended[0] >= Duration::from_millis(1_500),
+        "the third waited for a place: it ended a deadline after the first two"
+    );
+    let full = h
+        .metric("todo_requests_refused_total{reason=\"caller_full\",route=\"/version\"}")
+        .await;
+    assert_eq!(full, 1.0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_connection_that_sends_no_complete_head_is_closed_at_its_deadline() {
     let h = start("", 1_000, &[("TODO_HEADER_TIMEOUT_MS", "300")]);
     let mut silent = TcpStream::connect(h.addr()).await.unwrap();

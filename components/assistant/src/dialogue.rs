@@ -203,10 +203,7 @@ pub fn respond(message: &str, memory: &Memory, world: &World) -> Turn {
                     _ => None,
                 };
                 if let Some(chosen) = picked {
-                    let clock = Clock {
-                        now,
-                        tz: world.clock.tz,
-                    };
+                    let clock = Clock { now, ..world.clock };
                     let again = intent::read(&asked, &clock);
                     return act_on(
                         &asked,

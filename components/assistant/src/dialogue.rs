@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::intent::{self, Intent, Target, Verb};
+use crate::leftover;
 use crate::plan;
 use crate::resolve::{self, Resolved, id, title};
 use crate::say::{self, quote};
@@ -56,6 +57,13 @@ pub enum Pending {
     Confirm { calls: Vec<ToolCall>, after: After },
     /// A new task waiting for its title.
     Title { arguments: Value },
+    /// A new task whose title kept words that look like a date or a
+    /// repeat: the next message gives the due date (those words leave the
+    /// title), or says to keep them.
+    Unplaced {
+        arguments: Value,
+        without: Option<String>,
+    },
 }
 
 /// What the assistant keeps between turns of one conversation.
@@ -203,10 +211,7 @@ pub fn respond(message: &str, memory: &Memory, world: &World) -> Turn {
                     _ => None,
                 };
                 if let Some(chosen) = picked {
-                    let clock = Clock {
-                        now,
-                        tz: world.clock.tz,
-                    };
+                    let clock = Clock { now, ..world.clock };
                     let again = intent::read(&asked, &clock);
                     return act_on(
                         &asked,
@@ -233,6 +238,11 @@ pub fn respond(message: &str, memory: &Memory, world: &World) -> Turn {
                         options: choice_options(world.tasks, &options),
                         memory,
                     };
+                }
+            }
+            (Pending::Unplaced { arguments, without }, _) => {
+                if let Some(turn) = leftover::answer(message, arguments, without, &memory, world) {
+                    return turn;
                 }
             }
             (Pending::Title { mut arguments }, Intent::Unclear { .. } | Intent::Add(_)) => {
@@ -308,7 +318,7 @@ fn ask_which(message: String, several: &[&Value], mut memory: Memory, world: &Wo
 
 /// Creates the task, or asks first when it repeats (the rule in words and
 /// its next three dates).
-fn add_or_confirm(arguments: Value, memory: Memory, world: &World) -> Turn {
+pub(crate) fn add_or_confirm(arguments: Value, memory: Memory, world: &World) -> Turn {
     let call = ToolCall::new("add_task", arguments.clone());
     let Some(rule) = arguments["recurrence"]["rrule"].as_str() else {
         return run(call, After::Added, memory);
@@ -378,6 +388,9 @@ fn act_on(
                     options: Vec::new(),
                     memory,
                 };
+            }
+            if !draft.unplaced.is_empty() {
+                return leftover::ask(&draft, arguments, memory);
             }
             add_or_confirm(arguments, memory, world)
         }

@@ -3,6 +3,7 @@
 //! words no span claimed are the title, in the user's own spelling.
 
 use crate::labels::{find_priority, find_tags};
+use crate::leftover;
 use crate::remind::{self, Remind};
 use crate::repeat;
 use crate::when::{self, Clock, When};
@@ -16,6 +17,11 @@ pub struct Draft {
     pub tags: Vec<String>,
     pub remind: Option<Remind>,
     pub rrule: Option<String>,
+    /// Words left in the title that look like a date, time, span, repeat
+    /// or priority the reader did not place (see [`crate::leftover`]).
+    pub unplaced: Vec<String>,
+    /// The title without them.
+    pub title_without_unplaced: Option<String>,
 }
 
 /// Which words a span has claimed.
@@ -155,5 +161,13 @@ pub fn read(original: &str, words: &[Word], from: usize, clock: &Clock) -> Draft
         rule.push_str(&format!(";COUNT={}", f.value));
     }
     draft.title = title_of(original, words, &claims, from);
+    let unplaced = leftover::unplaced(words, &claims, from, draft.rrule.is_some());
+    if !unplaced.is_empty() {
+        draft.unplaced = leftover::phrases(original, words, &unplaced);
+        for i in unplaced {
+            claims.take(i, i + 1);
+        }
+        draft.title_without_unplaced = title_of(original, words, &claims, from);
+    }
     draft
 }

@@ -7,6 +7,7 @@ pub mod dialogue;
 pub mod draft;
 pub mod intent;
 pub mod labels;
+pub mod leftover;
 pub mod plan;
 pub mod remind;
 pub mod repeat;

@@ -9,6 +9,15 @@ pub fn quote(s: &str) -> String {
     format!("\u{201c}{s}\u{201d}")
 }
 
+/// "a", "a and b", "a, b and c".
+pub fn list(items: &[String]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.clone(),
+        [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
+    }
+}
+
 pub fn date(d: NaiveDate) -> String {
     d.format("%a %-d %b %Y").to_string()
 }

@@ -52,12 +52,12 @@ struct Step {
 }
 
 fn clock(zone: Option<&str>) -> Clock {
-    Clock {
-        now: Utc.with_ymd_and_hms(2026, 11, 27, 13, 30, 0).unwrap(),
-        tz: zone.map_or(chrono_tz::Europe::Paris, |z| {
+    Clock::new(
+        Utc.with_ymd_and_hms(2026, 11, 27, 13, 30, 0).unwrap(),
+        zone.map_or(chrono_tz::Europe::Paris, |z| {
             z.parse().expect("an IANA zone")
         }),
-    }
+    )
 }
 
 /// What the tools would answer, from the fixed list.

@@ -5,10 +5,10 @@ use crate::words::words;
 
 /// Friday 27 November 2026, 14:30 in Paris.
 pub fn clock() -> Clock {
-    Clock {
-        now: Utc.with_ymd_and_hms(2026, 11, 27, 13, 30, 0).unwrap(),
-        tz: chrono_tz::Europe::Paris,
-    }
+    Clock::new(
+        Utc.with_ymd_and_hms(2026, 11, 27, 13, 30, 0).unwrap(),
+        chrono_tz::Europe::Paris,
+    )
 }
 
 fn parse(s: &str) -> Option<(String, NaiveDate, Option<NaiveTime>)> {

@@ -138,10 +138,7 @@ fn post(
         ),
     };
     let tz = todo_model::due::parse_time_zone(&caller.time_zone).unwrap_or(chrono_tz::UTC);
-    let clock = Clock {
-        now: Utc::now(),
-        tz,
-    };
+    let clock = Clock::new(Utc::now(), tz);
     // The model when one is configured; the built-in assistant otherwise,
     // or when the model cannot be reached (and the reply says so).
     let from_model = model.enabled().then(|| {

@@ -127,7 +127,17 @@ pub fn read(original: &str, words: &[Word], from: usize, clock: &Clock) -> Draft
     let mut draft = Draft::default();
     if let Some(f) = repeat::find(words, clock).filter(|f| f.start >= from) {
         claims.take(f.start, f.end);
-        draft.rrule = Some(f.value.rrule);
+        let mut rule = f.value.rrule;
+        // An end given apart from the rule, before the date reader can
+        // take it for the due: "at 7am until the end of March".
+        if !repeat::has_end(&rule)
+            && let Some(e) = repeat::find_end(words, clock)
+                .filter(|e| e.start >= from && claims.free(e.start, e.end))
+        {
+            claims.take(e.start, e.end);
+            repeat::apply_end(&mut rule, e.value, clock);
+        }
+        draft.rrule = Some(rule);
     }
     if let Some(f) =
         remind::find(words, clock).filter(|f| f.start >= from && claims.free(f.start, f.end))
@@ -151,14 +161,6 @@ pub fn read(original: &str, words: &[Word], from: usize, clock: &Clock) -> Draft
             draft.due = Some(f.value);
             break;
         }
-    }
-    // A count given apart from the rule: "10 times".
-    if let Some(rule) = &mut draft.rrule
-        && !rule.contains("COUNT=")
-        && let Some(f) = repeat::find_count(words).filter(|f| claims.free(f.start, f.end))
-    {
-        claims.take(f.start, f.end);
-        rule.push_str(&format!(";COUNT={}", f.value));
     }
     draft.title = title_of(original, words, &claims, from);
     let unplaced = leftover::unplaced(words, &claims, from, draft.rrule.is_some());

@@ -51,7 +51,7 @@ fn in_week_of(date: NaiveDate, day: Weekday) -> NaiveDate {
         + Duration::days(day.num_days_from_monday().into())
 }
 
-pub(super) fn last_of_month(year: i32, month: u32) -> NaiveDate {
+pub(crate) fn last_of_month(year: i32, month: u32) -> NaiveDate {
     let (y, m) = if month == 12 {
         (year + 1, 1)
     } else {
@@ -76,7 +76,7 @@ fn upcoming(clock: &Clock, month: u32, day: u32, year: Option<i32>) -> Option<Na
     }
 }
 
-fn year(word: &str) -> Option<i32> {
+pub(crate) fn year(word: &str) -> Option<i32> {
     word.parse().ok().filter(|y| (2000..=2200).contains(y))
 }
 
@@ -351,7 +351,7 @@ fn offset(
 }
 
 /// `from` moved by `n` days / weeks / fortnights / months / years.
-pub(super) fn add_days_or_months(
+pub(crate) fn add_days_or_months(
     from: NaiveDate,
     unit: &str,
     n: u32,

@@ -20,6 +20,7 @@ mod duration;
 use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Timelike, Utc};
 use chrono_tz::Tz;
 
+pub(crate) use calendar::{add_days_or_months, last_of_month, year};
 pub use calendar::{day_ordinal, month, next_weekday, weekday};
 
 use crate::words::Word;

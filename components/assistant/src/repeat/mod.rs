@@ -3,9 +3,9 @@
 //! month", "daily", with "until June" (a month alone means its first day)
 //! and "10 times".
 
-use chrono::{Datelike, NaiveDate, Weekday};
+use chrono::Weekday;
 
-use crate::when::{self, Clock, Found, month, weekday};
+use crate::when::{Clock, Found, month, weekday};
 use crate::words::{Word, number, ordinal};
 
 /// A rule found in the words: the RRULE (no DTSTART: the due is the start).
@@ -60,14 +60,39 @@ fn every(w: &str) -> bool {
     matches!(w, "every" | "each")
 }
 
-fn unit(w: &str) -> Option<&'static str> {
+/// A rule's unit: its frequency and how many of it one unit is ("every
+/// quarter": 3 months).
+fn unit(w: &str) -> Option<(&'static str, u32)> {
     Some(match w.trim_end_matches('s') {
-        "day" => "DAILY",
-        "week" => "WEEKLY",
-        "month" => "MONTHLY",
-        "year" => "YEARLY",
+        "day" => ("DAILY", 1),
+        "week" => ("WEEKLY", 1),
+        "fortnight" => ("WEEKLY", 2),
+        "month" => ("MONTHLY", 1),
+        "quarter" => ("MONTHLY", 3),
+        "year" => ("YEARLY", 1),
         _ => return None,
     })
+}
+
+/// Months listed from word `i` ("jan apr jul and oct", "january and
+/// july"): numbers and length. "may" and "march" count only inside a
+/// list of two or more.
+fn months(words: &[Word], i: usize) -> Option<(Vec<u32>, usize)> {
+    let mut list = Vec::new();
+    let mut j = i;
+    while let Some(m) = month(at(words, j)) {
+        list.push(m);
+        j += 1;
+        if matches!(at(words, j), "and" | "&") && month(at(words, j + 1)).is_some() {
+            j += 1;
+        }
+    }
+    (!list.is_empty()).then_some((list, j - i))
+}
+
+fn by_month(list: &[u32]) -> String {
+    let parts: Vec<String> = list.iter().map(u32::to_string).collect();
+    parts.join(",")
 }
 
 /// `<ordinal|last> <weekday> of (every|each|the) month`, at word `i`.
@@ -111,13 +136,23 @@ fn day_of_month(words: &[Word], i: usize) -> Option<(String, usize)> {
     if at(words, j) == "day" {
         j += 1;
     }
-    if at(words, j) != "of"
-        || !matches!(at(words, j + 1), "every" | "each")
-        || at(words, j + 2) != "month"
-    {
+    if at(words, j) != "of" {
         return None;
     }
-    Some((format!("FREQ=MONTHLY;BYMONTHDAY={day}"), j + 3 - i))
+    // "of jan, apr, jul and oct": one rule over those months.
+    if let Some((list, n)) = months(words, j + 1).filter(|(l, _)| l.len() >= 2) {
+        let rule = format!("FREQ=YEARLY;BYMONTH={};BYMONTHDAY={day}", by_month(&list));
+        return Some((rule, j + 1 + n - i));
+    }
+    if !matches!(at(words, j + 1), "every" | "each") {
+        return None;
+    }
+    let rule = match at(words, j + 2) {
+        "month" => format!("FREQ=MONTHLY;BYMONTHDAY={day}"),
+        "quarter" => format!("FREQ=MONTHLY;INTERVAL=3;BYMONTHDAY={day}"),
+        _ => return None,
+    };
+    Some((rule, j + 3 - i))
 }
 
 /// The rule's core starting at word `i`.
@@ -135,6 +170,10 @@ fn rule_at(words: &[Word], i: usize) -> Option<(String, usize)> {
                 | "starting"
                 | "until"
                 | "till"
+                | "through"
+                | "thru"
+                | "ending"
+                | "up"
                 | "for"
                 | "and"
                 | "with"
@@ -219,7 +258,22 @@ fn rule_at(words: &[Word], i: usize) -> Option<(String, usize)> {
         rule.push_str(&format!(";BYDAY={}", days.join(",")));
         return Some((rule, j + n - i));
     }
-    let freq = unit(at(words, j))?;
+    // "every jan and jul [on the 1st]"
+    if interval == 1
+        && let Some((list, n)) = months(words, j)
+    {
+        let mut rule = format!("FREQ=YEARLY;BYMONTH={}", by_month(&list));
+        j += n;
+        let k = j + usize::from(at(words, j) == "on");
+        let k = k + usize::from(at(words, k) == "the");
+        if let Some(day) = ordinal(at(words, k)).filter(|d| (1..=31).contains(d)) {
+            rule.push_str(&format!(";BYMONTHDAY={day}"));
+            j = k + 1;
+        }
+        return Some((rule, j - i));
+    }
+    let (freq, per_unit) = unit(at(words, j))?;
+    let interval = interval * per_unit;
     j += 1;
     let mut rule = format!("FREQ={freq}");
     if interval > 1 {
@@ -243,53 +297,18 @@ fn rule_at(words: &[Word], i: usize) -> Option<(String, usize)> {
     Some((rule, j - i))
 }
 
-/// "until <date>" / "until June" at word `i`: the last day as `YYYYMMDD`.
-fn until_at(words: &[Word], i: usize, clock: &Clock) -> Option<(String, usize)> {
-    if !matches!(at(words, i), "until" | "till" | "through") {
-        return None;
-    }
-    if let Some(m) = month(at(words, i + 1)) {
-        let plain = ordinal(at(words, i + 2)).is_none() && number(at(words, i + 2)).is_none();
-        if plain {
-            let today = clock.today();
-            let first = NaiveDate::from_ymd_opt(today.year(), m, 1)?;
-            let first = if first < today {
-                NaiveDate::from_ymd_opt(first.year() + 1, m, 1)?
-            } else {
-                first
-            };
-            return Some((first.format("%Y%m%d").to_string(), 2));
-        }
-    }
-    let w: Vec<Word> = words[i + 1..].to_vec();
-    let found = when::find(&w, 0, w.len().min(4), clock).filter(|f| f.start == 0)?;
-    Some((found.value.date.format("%Y%m%d").to_string(), found.end + 1))
-}
-
-/// "10 times", "for 10 times", "for 6 occurrences" at word `i`.
-fn count_at(words: &[Word], i: usize) -> Option<(u32, usize)> {
-    let skip = usize::from(at(words, i) == "for");
-    let n = number(at(words, i + skip)).filter(|n| (1..=1000).contains(n))?;
-    matches!(
-        at(words, i + skip + 1),
-        "times" | "occurrences" | "occurences"
-    )
-    .then_some((n, skip + 2))
-}
-
-/// The first recurrence in `words`, with any end ("until", "N times")
-/// right after it. The found span covers them all.
+/// The first recurrence in `words`, with any end ("until", "for 10
+/// days", "N times") right after it. The found span covers them all.
 pub fn find(words: &[Word], clock: &Clock) -> Option<Found<Repeat>> {
     let (start, (mut rule, len)) = (0..words.len()).find_map(|i| Some((i, rule_at(words, i)?)))?;
     let mut end = start + len;
+    // At most one count and one date: "every day for 10 days until May".
     for _ in 0..2 {
-        if let Some((until, n)) = until_at(words, end, clock) {
-            rule.push_str(&format!(";UNTIL={until}"));
-            end += n;
-        } else if let Some((count, n)) = count_at(words, end) {
-            rule.push_str(&format!(";COUNT={count}"));
-            end += n;
-        }
+        let Some((found, n)) = end::end_at(words, end, clock) else {
+            break;
+        };
+        end::apply(&mut rule, found, clock);
+        end += n;
     }
     Some(Found {
         start,
@@ -298,122 +317,21 @@ pub fn find(words: &[Word], clock: &Clock) -> Option<Found<Repeat>> {
     })
 }
 
-/// An end given apart from the rule ("10 times" before "every day").
-pub fn find_count(words: &[Word]) -> Option<Found<u32>> {
+/// An end given apart from the rule ("10 times" before "every day",
+/// "until the end of March" after a time).
+pub fn find_end(words: &[Word], clock: &Clock) -> Option<Found<End>> {
     (0..words.len()).find_map(|i| {
-        let (n, len) = count_at(words, i)?;
+        let (value, len) = end::end_at(words, i, clock)?;
         Some(Found {
             start: i,
             end: i + len,
-            value: n,
+            value,
         })
     })
 }
 
+mod end;
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::when::tests::clock;
-    use crate::words::words;
+mod tests;
 
-    fn rule(s: &str) -> Option<(String, String)> {
-        let w = words(s);
-        let f = find(&w, &clock())?;
-        Some((
-            crate::words::span(s, &w, f.start, f.end).to_owned(),
-            f.value.rrule,
-        ))
-    }
-
-    #[test]
-    fn phrases_become_rules() {
-        let cases = [
-            (
-                "standup every weekday at 9",
-                "every weekday",
-                "FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR",
-            ),
-            (
-                "water plants every 2 weeks on Tuesday",
-                "every 2 weeks on Tuesday",
-                "FREQ=WEEKLY;INTERVAL=2;BYDAY=TU",
-            ),
-            (
-                "pay rent on the 1st of every month at 9am",
-                "on the 1st of every month",
-                "FREQ=MONTHLY;BYMONTHDAY=1",
-            ),
-            (
-                "review last Friday of every month",
-                "last Friday of every month",
-                "FREQ=MONTHLY;BYDAY=-1FR",
-            ),
-            (
-                "gym every monday and thursday",
-                "every monday and thursday",
-                "FREQ=WEEKLY;BYDAY=MO,TH",
-            ),
-            ("vitamins daily", "daily", "FREQ=DAILY"),
-            (
-                "trash every other day",
-                "every other day",
-                "FREQ=DAILY;INTERVAL=2",
-            ),
-            (
-                "lessons every week until June",
-                "every week until June",
-                "FREQ=WEEKLY;UNTIL=20270601",
-            ),
-            (
-                "pills every day 10 times",
-                "every day 10 times",
-                "FREQ=DAILY;COUNT=10",
-            ),
-            (
-                "backup every month on the 15th",
-                "every month on the 15th",
-                "FREQ=MONTHLY;BYMONTHDAY=15",
-            ),
-            ("taxes every year", "every year", "FREQ=YEARLY"),
-            (
-                "call grandma on sundays",
-                "on sundays",
-                "FREQ=WEEKLY;BYDAY=SU",
-            ),
-            (
-                "budget the first monday of each month",
-                "the first monday of each month",
-                "FREQ=MONTHLY;BYDAY=1MO",
-            ),
-            (
-                "invoice on the last day of every month",
-                "on the last day of every month",
-                "FREQ=MONTHLY;BYMONTHDAY=-1",
-            ),
-            (
-                "yoga every 3 days until december 20",
-                "every 3 days until december 20",
-                "FREQ=DAILY;INTERVAL=3;UNTIL=20261220",
-            ),
-        ];
-        for (input, text, rrule) in cases {
-            assert_eq!(
-                rule(input),
-                Some((text.to_owned(), rrule.to_owned())),
-                "{input}"
-            );
-        }
-    }
-
-    #[test]
-    fn one_off_requests_have_no_rule() {
-        for s in [
-            "buy milk tomorrow",
-            "every little thing",
-            "read the first chapter",
-            "monday meeting",
-        ] {
-            assert_eq!(rule(s), None, "{s}");
-        }
-    }
-}
+pub use end::{End, apply as apply_end, has_end};
